@@ -1,0 +1,134 @@
+"""The ``safebot`` command line (a contract: see DESIGN.md, "Command line").
+
+User errors print one line on stderr and exit with status 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
+
+import typer
+
+from safebot.errors import SafebotError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="safebot: chatbots that never leak PII.")
+policy_app = typer.Typer(no_args_is_help=True, help="Work with redaction policies.")
+app.add_typer(policy_app, name="policy")
+
+DESTINATION_HELP = "customer, transcript, analytics, agent or nlu"
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _build_redactor(policy_path: Path) -> Any:
+    from safebot.redaction import Redactor, load_policy
+
+    return Redactor(load_policy(policy_path))
+
+
+def _parse_line(line: str, number: int) -> tuple[str | None, str | None]:
+    """(text, error). JSON objects with a "text" field, or plain text."""
+    stripped = line.rstrip("\r\n")
+    if stripped.lstrip().startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            return None, f"line {number}: invalid JSON at column {exc.colno}"
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            return None, f'line {number}: JSON object without a string "text" field'
+        return obj["text"], None
+    return stripped, None
+
+
+@app.command()
+def redact(
+    policy: Annotated[Path, typer.Option("--policy", help="policy YAML file")],
+    destination: Annotated[str, typer.Option("--destination", "-d", help=DESTINATION_HELP)] = "transcript",
+) -> None:
+    """Redact stdin lines (plain text or JSON objects with "text") to JSON lines on stdout."""
+    from safebot.redaction import DESTINATIONS
+
+    if destination not in DESTINATIONS:
+        _fail(f"unknown destination {destination!r}; expected one of: {', '.join(DESTINATIONS)}")
+    redactor = _build_redactor(policy)
+    failed = False
+    interactive = sys.stdin.isatty()
+    batch: list[tuple[int, str | None, str | None]] = []
+
+    def flush() -> None:
+        texts = [t for _, t, err in batch if err is None and t is not None]
+        results = iter(redactor.redact_many(texts, destination=destination)) if texts else iter(())
+        for _, text, err in batch:
+            if err is not None:
+                sys.stdout.write(json.dumps({"error": err}) + "\n")
+                continue
+            r = next(results)
+            sys.stdout.write(
+                json.dumps({"text": r.text, "entities": [f.to_json() for f in r.findings]}, ensure_ascii=False) + "\n"
+            )
+        sys.stdout.flush()
+        batch.clear()
+
+    for number, line in enumerate(sys.stdin, start=1):
+        text, err = _parse_line(line, number)
+        failed = failed or err is not None
+        batch.append((number, text, err))
+        if interactive or len(batch) >= 256:
+            flush()
+    flush()
+    if failed:
+        typer.echo("error: some input lines were not valid; see the error objects in the output", err=True)
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test(
+    policy_file: Annotated[Path, typer.Argument(help="policy YAML file")],
+    cases_file: Annotated[Path, typer.Argument(help="policy_cases.yaml")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="list passing cases too")] = False,
+) -> None:
+    """Run compliance cases against a policy; prints 'N passed, N failed'."""
+    from safebot.redaction.cases import load_cases, run_cases
+
+    cases = load_cases(cases_file)
+    results = run_cases(_build_redactor(policy_file), cases)
+    for r in results:
+        if not r.passed:
+            typer.echo(f"FAIL {r.name}")
+            for problem in r.problems:
+                typer.echo(f"     {problem}")
+        elif verbose:
+            typer.echo(f"ok   {r.name}")
+    passed = sum(r.passed for r in results)
+    typer.echo(f"{passed} passed, {len(results) - passed} failed")
+    if passed != len(results):
+        raise typer.Exit(1)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: maps safebot's errors to a one-line message and exit status 2."""
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except SafebotError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        # Typer vendors its own click; match its usage errors by shape, not by class.
+        if type(exc).__name__ == "Abort":
+            raise SystemExit(130) from None
+        if hasattr(exc, "exit_code"):
+            if hasattr(exc, "show"):
+                exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+    raise SystemExit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,44 @@
+"""Audit records: one per finding per destination, per reveal, and per detection failure.
+
+A record never holds the value, the message text or anything derived from them
+(no hash either: a hash of a card number can be brute-forced).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+__all__ = ["AuditRecord", "AuditSink", "AuditEvent"]
+
+AuditEvent = Literal["redacted", "revealed", "reveal_denied", "detection_failed"]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One auditable event. Every field is safe to store and show to an auditor."""
+
+    event: AuditEvent
+    policy_hash: str
+    entity_type: str | None = None
+    recognizer: str | None = None
+    score: float | None = None
+    destination: str | None = None
+    treatment: str | None = None
+    conversation_id: str | None = None
+    handler: str | None = None
+    #: for failures: the exception's type name or 'timeout', never its message
+    reason: str | None = None
+    time: str = field(default_factory=_now)
+
+    def to_json(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+AuditSink = Callable[[AuditRecord], None]

@@ -1,0 +1,101 @@
+"""Bank pack: cards, IBANs, routing and account numbers, SSN/ITIN, SWIFT/BIC, CVV and PIN.
+
+Checksums come from python-stdnum; separators between groups are allowed everywhere.
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import EntityRecognizer
+from stdnum import bic, iban, luhn
+from stdnum.us import itin, rtn, ssn
+
+from safebot.redaction.recognizers.base import (
+    SEP,
+    ContextValueRecognizer,
+    RegexRecognizer,
+    SequenceRecognizer,
+)
+
+DIGIT_RUN = rf"\d(?:{SEP}\d)*"
+ALNUM_RUN = rf"[a-z0-9](?:{SEP}[a-z0-9])*"
+
+
+def _card_ok(value: str) -> bool:
+    return value.isdigit() and luhn.is_valid(value) and len(set(value)) > 1
+
+
+def _iban_ok(value: str) -> bool:
+    return value[:2].isalpha() and value[2:4].isdigit() and iban.is_valid(value)
+
+
+def _bic_ok(value: str) -> bool:
+    # Only upper case in the original is checked by the caller's regex; stdnum checks shape.
+    return bic.is_valid(value)
+
+
+def recognizers() -> list[EntityRecognizer]:
+    """The bank pack, newly built (call once per Redactor)."""
+    return [
+        SequenceRecognizer(
+            "CREDIT_CARD", "safebot.card",
+            run=DIGIT_RUN, lengths=range(13, 20), validate=_card_ok, score=0.9,
+            context=("card", "visa", "mastercard", "amex", "debit", "credit", "cc"),
+            requires_digits=13,
+        ),
+        SequenceRecognizer(
+            "IBAN_CODE", "safebot.iban",
+            run=rf"\b[a-z]{{2}}{SEP}\d{{2}}(?:{SEP}[a-z0-9])+", unit=r"[a-z0-9]+",
+            lengths=range(15, 35), validate=_iban_ok, score=0.95,
+            context=("iban", "account"), requires_digits=2,
+        ),
+        SequenceRecognizer(
+            "ABA_ROUTING_NUMBER", "safebot.aba_routing",
+            run=DIGIT_RUN, lengths=(9,), validate=rtn.is_valid, score=0.4,
+            context=("routing", "aba", "rtn", "transit", "sort code"),
+            requires_digits=9,
+        ),
+        SequenceRecognizer(
+            "US_SSN", "safebot.ssn",
+            run=DIGIT_RUN, lengths=(9,), validate=lambda v: ssn.is_valid(v), score=0.45,
+            context=("ssn", "social security", "social", "ss#", "ss number", "tax id", "tin"),
+            requires_digits=9,
+        ),
+        SequenceRecognizer(
+            "US_ITIN", "safebot.itin",
+            run=DIGIT_RUN, lengths=(9,), validate=lambda v: itin.is_valid(v), score=0.5,
+            context=("itin", "taxpayer", "tax id"), requires_digits=9,
+        ),
+        SequenceRecognizer(
+            "BANK_ACCOUNT", "safebot.account_number",
+            run=DIGIT_RUN, lengths=range(6, 18), score=0.15,
+            context=("account", "acct", "a/c", "acc", "checking", "savings", "account number"),
+            requires_context=True, requires_digits=6,
+        ),
+        RegexRecognizer(
+            "SWIFT_CODE", "safebot.swift_bic",
+            # Upper case only unless context says so: BIC-shaped words are common in English.
+            pattern=r"\b(?P<value>[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b",
+            score=0.5, flags=0, validate=_bic_ok,
+            context=("swift", "bic", "bank code"),
+        ),
+        RegexRecognizer(
+            "SWIFT_CODE", "safebot.swift_bic_context",
+            pattern=r"(?:swift|bic)(?:\s*(?:code|number|no\.?|#))?\s*(?:is|:)?\s*"
+            r"(?P<value>[a-z]{6}[a-z0-9]{2}(?:[a-z0-9]{3})?)\b",
+            score=0.85, validate=lambda v: _bic_ok(v.upper()),
+        ),
+        ContextValueRecognizer(
+            "CVV", "safebot.cvv",
+            pattern=r"(?:cvv2?|cvc2?|csc|cid|security\s+code|3\s*digits?(?:\s+\w+){0,4}|"
+            r"code\s+on\s+the\s+back)\W{0,3}(?:(?:is|was|it's|its|number|code)\W{1,3}){0,2}"
+            r"(?P<value>\d(?:[ .\-]?\d){2,3})\b",
+            requires_digits=3,
+        ),
+        ContextValueRecognizer(
+            "PIN", "safebot.pin",
+            pattern=r"\bpin(?:\s*(?:code|number|no\.?|#))?\W{0,3}(?:(?:is|was|it's|its|to|"
+            r"as|of|be|set|change|changed|new|old|my)\W{1,3}){0,4}"
+            r"(?P<value>\d(?:[ .\-]?\d){3,5})\b",
+            requires_digits=4,
+        ),
+    ]

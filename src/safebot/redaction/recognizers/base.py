@@ -1,0 +1,248 @@
+"""Building blocks shared by the recognizer packs.
+
+Every recognizer here is a Presidio ``EntityRecognizer``; we add three things Presidio's
+``PatternRecognizer`` lacks and a customer chat needs:
+
+* separators anywhere between groups (``4111 1111-1111.1111``, double spaces), with the
+  candidate trimmed to the longest run that passes the checksum, so a card followed by an
+  expiry date is still found;
+* context words checked on the normalised, lower-cased text around the match (cheap, and it
+  needs no lemmatizer, so the spaCy pipeline can stay at tok2vec + ner);
+* a cheap ``applies(text)`` prefilter so a message without digits skips every numeric pack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from safebot.redaction._imports import import_nlp_stack
+
+import_nlp_stack()  # before presidio_analyzer below
+from presidio_analyzer import EntityRecognizer, RecognizerResult  # noqa: E402
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+# Up to three of these between two groups of an identifier.
+SEP_CHARS = " .\\-/"
+SEP = f"[{SEP_CHARS}]{{0,3}}"
+
+Validator = Callable[[str], bool]
+
+
+def context_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """A regex matching any context word at a word start (so 'account' matches 'accounts')."""
+    words = sorted({w.lower() for w in words}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w).replace("\\ ", r"[\s\-]*") for w in words)
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})")
+
+
+def has_context(
+    lower: str, start: int, end: int, pattern: re.Pattern[str] | None, before: int = 48, after: int = 24
+) -> bool:
+    """True when a context word occurs shortly before or after ``lower[start:end]``."""
+    if pattern is None:
+        return False
+    return bool(pattern.search(lower, max(0, start - before), start)) or bool(
+        pattern.search(lower, end, min(len(lower), end + after))
+    )
+
+
+class SafebotRecognizer(EntityRecognizer):
+    """Base: subclasses implement :meth:`find`; context and prefilter are handled here."""
+
+    #: score added when a context word is near the match (Presidio's default factor)
+    context_boost = 0.35
+
+    def __init__(
+        self,
+        entity: str,
+        name: str,
+        *,
+        context: Sequence[str] = (),
+        requires_digits: int = 0,
+    ) -> None:
+        super().__init__(supported_entities=[entity], name=name, context=list(context))
+        self.entity = entity
+        self._context_re = context_regex(context)
+        self._requires_digits = requires_digits
+
+    def load(self) -> None:  # Presidio's hook; nothing to load
+        return None
+
+    def applies(self, text: str, digit_count: int) -> bool:
+        return digit_count >= self._requires_digits
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        raise NotImplementedError
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        lower = text.lower()
+        digits = sum(c.isdigit() for c in text)
+        if not self.applies(text, digits):
+            return []
+        return [
+            RecognizerResult(
+                self.entity,
+                start,
+                end,
+                score,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
+            for start, end, score in self.find(text, lower)
+        ]
+
+    def near_context(self, lower: str, start: int, end: int) -> bool:
+        return has_context(lower, start, end, self._context_re)
+
+
+@dataclass(frozen=True)
+class Group:
+    start: int
+    end: int
+
+
+def split_groups(text: str, start: int, end: int, unit: re.Pattern[str]) -> list[Group]:
+    """The runs of ``unit`` characters inside ``text[start:end]`` (separators between them)."""
+    return [Group(m.start(), m.end()) for m in unit.finditer(text, start, end)]
+
+
+class SequenceRecognizer(SafebotRecognizer):
+    """An identifier made of groups of characters with optional separators between them.
+
+    ``run`` finds candidate runs; inside a run every window of whole groups whose canonical
+    form (separators removed, upper-cased) has an allowed length is tried, longest first,
+    and the first that passes ``validate`` wins. Scores: ``score`` when valid, plus the
+    context boost; with ``requires_context`` a match without context is not reported.
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        name: str,
+        *,
+        run: str,
+        unit: str = r"\d+",
+        lengths: Iterable[int],
+        validate: Validator | None = None,
+        score: float = 0.5,
+        context: Sequence[str] = (),
+        requires_context: bool = False,
+        requires_digits: int = 0,
+    ) -> None:
+        super().__init__(entity, name, context=context, requires_digits=requires_digits)
+        self._run = re.compile(run, re.IGNORECASE)
+        self._unit = re.compile(unit, re.IGNORECASE)
+        self._lengths = frozenset(lengths)
+        self._validate = validate
+        self._score = score
+        self._requires_context = requires_context
+
+    def canonical(self, text: str, start: int, end: int) -> str:
+        return "".join(m.group(0) for m in self._unit.finditer(text, start, end)).upper()
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in self._run.finditer(text):
+            groups = split_groups(text, m.start(), m.end(), self._unit)
+            i = 0
+            while i < len(groups):
+                found = self._best_window(text, groups, i)
+                if found is None:
+                    i += 1
+                    continue
+                j, s, e = found
+                score = self._score
+                if self.near_context(lower, s, e):
+                    score = min(1.0, score + self.context_boost)
+                elif self._requires_context:
+                    i += 1
+                    continue
+                yield s, e, score
+                i = j + 1
+
+    def _best_window(self, text: str, groups: list[Group], i: int) -> tuple[int, int, int] | None:
+        """Longest window of groups starting at ``i`` that has a valid canonical value."""
+        lengths = [g.end - g.start for g in groups]
+        best: tuple[int, int, int] | None = None
+        total = 0
+        for j in range(i, len(groups)):
+            total += lengths[j]
+            if total > max(self._lengths):
+                break
+            if total in self._lengths:
+                value = self.canonical(text, groups[i].start, groups[j].end)
+                if self._validate is None or self._validate(value):
+                    best = (j, groups[i].start, groups[j].end)
+        return best
+
+
+class ContextValueRecognizer(SafebotRecognizer):
+    """A value that is only identifiable by what precedes it: 'CVV 123', 'PIN is 4821'.
+
+    ``pattern`` must contain a named group ``value``; the match itself includes the cue, so
+    no separate context check is needed and the score is fixed.
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        name: str,
+        *,
+        pattern: str,
+        score: float = 0.85,
+        requires_digits: int = 0,
+        reject: Callable[[str], bool] | None = None,
+    ) -> None:
+        super().__init__(entity, name, requires_digits=requires_digits)
+        self._pattern = re.compile(pattern, re.IGNORECASE)
+        self._score = score
+        self._reject = reject
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in self._pattern.finditer(text):
+            value = m.group("value")
+            if self._reject is not None and self._reject(value):
+                continue
+            yield m.start("value"), m.end("value"), self._score
+
+
+class RegexRecognizer(SafebotRecognizer):
+    """A plain regex with an optional validator and context boost."""
+
+    def __init__(
+        self,
+        entity: str,
+        name: str,
+        *,
+        pattern: str,
+        score: float,
+        context: Sequence[str] = (),
+        requires_context: bool = False,
+        validate: Validator | None = None,
+        requires_digits: int = 0,
+        flags: int = re.IGNORECASE,
+    ) -> None:
+        super().__init__(entity, name, context=context, requires_digits=requires_digits)
+        self._pattern = re.compile(pattern, flags)
+        self._score = score
+        self._requires_context = requires_context
+        self._validate = validate
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in self._pattern.finditer(text):
+            s, e = m.span("value") if "value" in self._pattern.groupindex else m.span()
+            if self._validate is not None and not self._validate(text[s:e]):
+                continue
+            score = self._score
+            if self.near_context(lower, s, e):
+                score = min(1.0, score + self.context_boost)
+            elif self._requires_context:
+                continue
+            yield s, e, score
