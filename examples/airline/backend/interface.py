@@ -259,7 +259,8 @@ class Reservations(Protocol):
         ...
 
     def flight_status(self, flight_number: str, flight_date: date | None = None) -> Flight | None:
-        """Return the flight on that date; without a date, today's or the next one."""
+        """Return the flight on that date; without a date, the first one that has not
+        landed yet (a cancelled flight counts as not landed)."""
         ...
 
     def rebook_options(

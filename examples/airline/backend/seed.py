@@ -6,7 +6,8 @@ database was created) to three weeks after it, so the demo stays current.
 
 Demo booking: reference X7K9QP, last name Nguyen (Linh Nguyen), standard fare,
 NW214 London Heathrow -> New York JFK tomorrow, seat 14C, delayed by 3 h 20 min
-(so rebooking is free and a refund is allowed), returning on NW215; no
+(so rebooking is free and a refund is allowed; today's NW214 is delayed too),
+returning on NW215; no
 passport on file yet; gold frequent flyer.
 """
 
@@ -55,6 +56,7 @@ SCHEDULE: tuple[tuple[str, str, str, str, str, int, str], ...] = (
 
 # (flight number, day offset) -> (delay minutes, cancelled, gate)
 DISRUPTIONS: dict[tuple[str, int], tuple[int, bool, str | None]] = {
+    ("NW214", 0): (200, False, "B32"),
     ("NW214", 1): (200, False, "B32"),
     ("NW305", 1): (0, True, None),
     ("NW770", 2): (45, False, "22"),
@@ -142,7 +144,9 @@ def seed(conn: sqlite3.Connection, anchor: date) -> None:
         for number, origin, dest, departs, arrives, arrival_days, aircraft in SCHEDULE:
             delay, cancelled, gate = DISRUPTIONS.get((number, offset), (0, False, None))
             departure = datetime.combine(day, time.fromisoformat(departs))
-            arrival = datetime.combine(day + timedelta(days=arrival_days), time.fromisoformat(arrives))
+            arrival = datetime.combine(
+                day + timedelta(days=arrival_days), time.fromisoformat(arrives)
+            )
             flight_ids[(number, offset)] = insert_row(
                 conn,
                 "INSERT INTO flights (flight_number, flight_date, origin, destination,"

@@ -50,6 +50,7 @@ from .interface import (
     CheckInResult,
     FareClass,
     Flight,
+    FlightStatus,
     LoyaltyBalance,
     MealCode,
     MealRequestResult,
@@ -57,8 +58,8 @@ from .interface import (
     RebookResult,
     RefundEligibility,
     RefundResult,
-    Segment,
     SeatMap,
+    Segment,
 )
 from .schema import DDL, SCHEMA_VERSION, insert_row
 
@@ -179,7 +180,7 @@ class SqliteReservations:
         arrival = datetime.fromisoformat(row["scheduled_arrival"])
         cancelled = bool(row["cancelled"])
         delay = 0 if cancelled else int(row["delay_minutes"])
-        status = (
+        status: FlightStatus = (
             "cancelled" if cancelled else "delayed" if delay >= _DELAYED_FROM_MINUTES else "on_time"
         )
         return Flight(
@@ -209,7 +210,7 @@ class SqliteReservations:
 
     @staticmethod
     def _booking_row(conn: sqlite3.Connection, booking_id: str) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM bookings WHERE id = ?", (_parse_id("BK", booking_id),)
         ).fetchone()
         if row is None:
@@ -232,7 +233,7 @@ class SqliteReservations:
 
     @staticmethod
     def _segment_row(conn: sqlite3.Connection, booking_pk: int, segment_id: str) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             _SEGMENT_SQL + " WHERE segments.booking_id = ? AND segments.id = ?",
             (booking_pk, _parse_id("SG", segment_id)),
         ).fetchone()
@@ -321,7 +322,8 @@ class SqliteReservations:
         )
 
     def flight_status(self, flight_number: str, flight_date: date | None = None) -> Flight | None:
-        """Return the flight on that date; without a date, today's or the next one."""
+        """Return the flight on that date; without a date, the first one that has not
+        landed yet (a cancelled flight counts as not landed)."""
         number = normalise_flight_number(flight_number)
         with self._tx() as conn:
             if flight_date is not None:
@@ -330,11 +332,18 @@ class SqliteReservations:
                     (number, flight_date.isoformat()),
                 ).fetchone()
             else:
-                row = conn.execute(
+                rows = conn.execute(
                     "SELECT * FROM flights WHERE flight_number = ? AND flight_date >= ?"
-                    " ORDER BY flight_date LIMIT 1",
-                    (number, self._clock().date().isoformat()),
-                ).fetchone()
+                    " ORDER BY flight_date",
+                    (number, (self._clock().date() - timedelta(days=1)).isoformat()),
+                ).fetchall()
+                flights = [self._flight(r) for r in rows]
+                now = self._clock()
+                return next(
+                    (f for f in flights
+                     if f.estimated_arrival is None or f.estimated_arrival > now),
+                    flights[-1] if flights else None,
+                )
         return None if row is None else self._flight(row)
 
     # -- rebooking and seats ---------------------------------------------
@@ -510,7 +519,9 @@ class SqliteReservations:
                  description[:1000], self._clock().isoformat()),
             )
         return BaggageReport(
-            file_reference=f"{segment['destination']}{segment['flight_number'][:2]}{10000 + report_pk}",
+            file_reference=(
+                f"{segment['destination']}{segment['flight_number'][:2]}{10000 + report_pk}"
+            ),
             kind=kind,
             station=segment["destination"],
             flight_number=segment["flight_number"],
@@ -532,7 +543,8 @@ class SqliteReservations:
             return answer(False, "already_refunded")
         if booking["status"] == "cancelled":
             return answer(False, "booking_cancelled")
-        upcoming = [row for row in self._segment_rows(conn, booking["id"]) if not self._departed(row)]
+        segments = self._segment_rows(conn, booking["id"])
+        upcoming = [row for row in segments if not self._departed(row)]
         if not upcoming:
             return answer(False, "flown")
         if any(row["cancelled"] for row in upcoming):
@@ -675,7 +687,9 @@ class SqliteReservations:
         if not _PASSPORT.match(compact):
             raise InvalidRequestError("not a passport number", code="invalid_passport_number")
         if not _NATIONALITY.match(country):
-            raise InvalidRequestError("nationality must be a country code", code="invalid_nationality")
+            raise InvalidRequestError(
+                "nationality must be a country code", code="invalid_nationality"
+            )
         if expiry <= self._clock().date():
             raise InvalidRequestError("the passport has expired", code="passport_expired")
         with self._tx(write=True) as conn:

@@ -46,6 +46,7 @@ from .sqlite_backend import Clock, SqliteCoreBanking
 DEFAULT_PATH = Path(__file__).resolve().parent / "demo.sqlite3"
 
 __all__ = [
+    "DEFAULT_PATH",
     "Account",
     "AccountType",
     "BackendError",
@@ -60,7 +61,6 @@ __all__ = [
     "ContactUpdateResult",
     "CoreBanking",
     "Customer",
-    "DEFAULT_PATH",
     "Dispute",
     "FeeOrRate",
     "FraudAlert",

@@ -8,9 +8,11 @@ checksum but can never be charged.
 Dates are relative to ``anchor`` (the day the database was created), so
 "recent" transactions stay recent and delivery dates lie ahead.
 
-Demo customer: Amelia O'Neil, date of birth 1984-03-12, debit card ending
-4242; she has a pending fraud alert and a replacement credit card (ending
-7714) on its way.
+Demo customer: Mary-Jane O'Neil, date of birth 1984-03-12, debit card ending
+4242 and credit card 4111 1111 1111 1111 (either card's last four verifies
+her). She has a pending fraud alert on the debit card and a replacement for
+the expiring credit card (ending 7714) on its way. Her data matches
+``examples/bank/sample_conversation.txt`` (a $45.20 Starbucks charge yesterday).
 """
 
 from __future__ import annotations
@@ -88,13 +90,13 @@ class _Customer:
 
 
 _DEMO_TRANSACTIONS: tuple[tuple[int, str, int, str | None], ...] = (
-    (1, "Shell", -4520, "4242"),
+    (1, "Starbucks", -4520, "1111"),
     (1, "Blue Bottle Coffee", -675, "4242"),
     (2, "Whole Foods Market", -8234, "4242"),
-    (3, "Netflix", -1549, "1881"),
+    (3, "Netflix", -1549, "1111"),
     (4, "Payroll - Acme Logistics", 315000, None),
     (5, "Uber", -2310, "4242"),
-    (6, "Amazon", -8999, "1881"),
+    (6, "Amazon", -8999, "1111"),
     (8, "Con Edison", -11240, None),
     (10, "Harbour Properties rent", -165000, None),
     (12, "Shell", -3800, "4242"),
@@ -103,14 +105,14 @@ _DEMO_TRANSACTIONS: tuple[tuple[int, str, int, str | None], ...] = (
 
 CUSTOMERS: tuple[_Customer, ...] = (
     _Customer(
-        "Amelia", "O'Neil", DEMO_DATE_OF_BIRTH,
-        "41 Harbour Lane, Portsmouth, NH 03801", "+1 603 555 0142", "amelia.oneil@example.com",
+        "Mary-Jane", "O'Neil", DEMO_DATE_OF_BIRTH,
+        "41 Harbour Lane, Portsmouth, NH 03801", "+1 603 555 0142", "maryjane.oneil@example.com",
         245017, 1032000,
         (
             _Card("debit", "4242424242424242"),
-            _Card("credit", make_pan("400005", 11, "1881"), expires_in_months=1),
+            _Card("credit", "4111111111111111", expires_in_months=1),
             _Card("credit", make_pan("400005", 12, "7714"), status="inactive",
-                  delivery=("dispatched", 2), replaces_last_four="1881"),
+                  delivery=("dispatched", 2), replaces_last_four="1111"),
         ),
         _DEMO_TRANSACTIONS,
         (("ElectroMart Online", 89900, 13, "pending", "4242"),),
@@ -172,7 +174,8 @@ CUSTOMERS: tuple[_Customer, ...] = (
     ),
     _Customer(
         "Tomás", "García", date(1962, 8, 27),
-        "2400 Mission Street, San Francisco, CA 94110", "+1 415 555 0116", "tomas.garcia@example.com",
+        "2400 Mission Street, San Francisco, CA 94110", "+1 415 555 0116",
+        "tomas.garcia@example.com",
         540022, 9100000,
         (_Card("debit", make_pan("400000", 91, "8642")),
          _Card("credit", make_pan("400005", 92, "2468"), status="frozen")),

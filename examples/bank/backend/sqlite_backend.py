@@ -208,7 +208,7 @@ class SqliteCoreBanking:
 
     @staticmethod
     def _customer_row(conn: sqlite3.Connection, customer_id: str) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM customers WHERE id = ?", (_parse_id("C", customer_id),)
         ).fetchone()
         if row is None:
@@ -217,7 +217,7 @@ class SqliteCoreBanking:
 
     @staticmethod
     def _card_row(conn: sqlite3.Connection, customer_id: str, card_id: str) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM cards WHERE id = ? AND customer_id = ?",
             (_parse_id("K", card_id), _parse_id("C", customer_id)),
         ).fetchone()
@@ -227,7 +227,7 @@ class SqliteCoreBanking:
 
     @staticmethod
     def _account_row(conn: sqlite3.Connection, customer_id: str, account_id: str) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM accounts WHERE id = ? AND customer_id = ?",
             (_parse_id("A", account_id), _parse_id("C", customer_id)),
         ).fetchone()
@@ -579,7 +579,9 @@ class SqliteCoreBanking:
             ).fetchone()
         return None if row is None else self._alert(row)
 
-    def _resolve_alert(self, customer_id: str, alert_id: str, *, genuine: bool) -> FraudAlertResolution:
+    def _resolve_alert(
+        self, customer_id: str, alert_id: str, *, genuine: bool
+    ) -> FraudAlertResolution:
         with self._tx(write=True) as conn:
             row = conn.execute(
                 self._ALERT_SQL + " AND fraud_alerts.id = ?",
