@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
 from safebot.errors import SafebotError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from safebot.redaction.redactor import Redactor
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="safebot: chatbots that never leak PII.")
 policy_app = typer.Typer(no_args_is_help=True, help="Work with redaction policies.")
@@ -26,8 +29,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _build_redactor(policy_path: Path) -> Any:
-    from safebot.redaction import Redactor, load_policy
+def _build_redactor(policy_path: Path) -> Redactor:
+    from safebot.redaction.policy import load_policy
+    from safebot.redaction.redactor import Redactor
 
     return Redactor(load_policy(policy_path))
 

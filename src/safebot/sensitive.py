@@ -22,13 +22,14 @@ class Sensitive(Generic[T]):
     """
 
     __slots__ = ("_value",)
+    _value: T
 
     def __init__(self, value: T) -> None:
         object.__setattr__(self, "_value", value)
 
     def reveal(self) -> T:
         """Return the raw value. Call this only where the raw value is needed."""
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError("Sensitive is immutable")
@@ -49,7 +50,7 @@ class Sensitive(Generic[T]):
         return hash(("Sensitive", self._value))
 
     def __len__(self) -> int:
-        return len(self._value)  # type: ignore[arg-type]
+        return len(self._value)  # type: ignore[arg-type]  # only for sized values
 
     def __reduce__(self) -> NoReturn:
         # Pickling would write the raw value into a cache, a queue or a crash dump.

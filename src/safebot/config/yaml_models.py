@@ -50,19 +50,19 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Best line for a pydantic ``loc`` path: the deepest node along it that exists."""
     if node is None:
         return None
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for part in loc:
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == str(part):
                     child = value
-                    line = key.start_mark.line + 1
+                    line = int(key.start_mark.line) + 1
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if 0 <= part < len(node.value):
                 child = node.value[part]
-                line = child.start_mark.line + 1
+                line = int(child.start_mark.line) + 1
         if child is None:
             break
         node = child

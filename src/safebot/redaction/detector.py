@@ -54,7 +54,6 @@ def load_spacy(model: str) -> Language:
     """Load an installed spaCy pipeline with only tok2vec and ner. Never downloads."""
     import importlib
 
-    import spacy
 
     try:
         module = importlib.import_module(model)
@@ -93,12 +92,10 @@ class _CustomRegexRecognizer(SafebotRecognizer):
                     value = "".join(c for c in m.group(0) if c.isalnum()).upper()
                     if not self._checksum(value):
                         continue
-                score = base
-                if self.near_context(lower, s, e):
-                    score = min(1.0, score + self.context_boost)
-                elif self._requires_context:
+                boost = self.boost(lower, s, e)
+                if not boost and self._requires_context:
                     continue
-                yield s, e, score
+                yield s, e, min(1.0, base + boost)
 
 
 def _checksum(name: str) -> Any:
@@ -161,8 +158,8 @@ class Detector:
         docs: list[Doc | None] = [None] * len(texts)
         if self.nlp is not None:
             idx = [i for i, n in enumerate(norms) if _worth_ner(n.text)]
-            for i, doc in zip(idx, self.nlp.pipe((norms[i].text for i in idx), batch_size=batch_size)):
-                docs[i] = doc
+            for i, piped in zip(idx, self.nlp.pipe((norms[i].text for i in idx), batch_size=batch_size)):
+                docs[i] = piped
         # Budget per batch: the same per-message allowance, scaled.
         out: list[list[Detection] | RedactionError] = []
         for text, norm, doc in zip(texts, norms, docs):
@@ -183,8 +180,8 @@ class Detector:
         if doc is not None:
             results.extend(self._from_ner(doc))
         for recognizer in self.recognizers:
-            for r in recognizer.analyze(ntext, recognizer.supported_entities, None):
-                results.append(_from_result(r, recognizer.name))
+            for r in recognizer.analyze(ntext, recognizer.supported_entities, None):  # type: ignore[arg-type]
+                results.append(_from_result(r, str(getattr(recognizer, "name", "recognizer"))))
         if started is not None and time.perf_counter() - started > self._budget:
             raise RedactionError("detection exceeded its time budget")
         kept = self._resolve(ntext, results)

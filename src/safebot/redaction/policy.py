@@ -29,6 +29,7 @@ from safebot.redaction.recognizers import NER_ENTITIES, PACK_ENTITIES
 Destination = Literal["customer", "transcript", "analytics", "agent", "nlu"]
 DESTINATIONS: tuple[Destination, ...] = get_args(Destination)
 Action = Literal["placeholder", "mask", "hash", "encrypt", "drop"]
+Pack = Literal["common", "bank", "airline"]
 
 #: never shown, never stored (PCI DSS 3.3: sensitive authentication data)
 ALWAYS_DROPPED = frozenset({"CVV", "PIN"})
@@ -147,19 +148,19 @@ class Policy(_Strict):
     description: str = ""
     language: Literal["en"] = "en"
     nlp: NlpSettings = Field(default_factory=NlpSettings)
-    packs: list[Literal["common", "bank", "airline"]] = Field(default_factory=lambda: ["common"])
+    packs: list[Pack] = Field(default_factory=lambda: list[Pack](["common"]))
     entities: dict[str, EntityRule]
     recognizers: list[CustomRecognizer] = Field(default_factory=list)
     score_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
     allow_list: list[str] = Field(default_factory=list)
     defaults: dict[Destination, Treatment] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: dict[Destination, Treatment]({
             "customer": Treatment(action="mask", keep_last=4),
             "transcript": Treatment(action="placeholder"),
             "analytics": Treatment(action="hash"),
             "agent": Treatment(action="mask", keep_last=4),
             "nlu": Treatment(action="placeholder"),
-        }
+        })
     )
     #: detection that runs longer than this is treated as a failure (fail closed)
     time_budget_ms: Annotated[int, Field(ge=1, le=60000)] = 500

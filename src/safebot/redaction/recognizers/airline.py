@@ -9,7 +9,7 @@ from presidio_analyzer import EntityRecognizer
 
 from safebot.redaction.recognizers.base import (
     SEP,
-    ContextValueRecognizer,
+    CueValueRecognizer,
     RegexRecognizer,
     SafebotRecognizer,
     SequenceRecognizer,
@@ -24,10 +24,6 @@ NOT_A_PNR = frozenset(
     "before coming during family friend second number".split()
 )
 
-PNR_CUE = (
-    r"(?:booking|confirmation|reservation|record\s+locator|locator|pnr|ref(?:erence)?|"
-    r"conf(?:irmation)?\s*(?:code|number|#)?)"
-)
 
 
 def _pnr_ok(value: str) -> bool:
@@ -53,53 +49,57 @@ class MrzRecognizer(SafebotRecognizer):
                 yield m.start(), m.end(), 0.95
 
 
+def _not_flight_number(value: str) -> bool:
+    # 'BA2490', 'U2123' next to a booking word are flights, not booking references.
+    return re.fullmatch(r"[A-Z]{2}\d{1,4}|[A-Z]\d\d{1,4}|\d[A-Z]\d{1,4}", value) is None
+
+
 def recognizers() -> list[EntityRecognizer]:
     """The airline pack, newly built."""
     return [
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "BOOKING_REFERENCE", "safebot.pnr_cue",
-            pattern=rf"\b{PNR_CUE}\s*(?:code|number|no\.?|#)?\s*(?:is|was|:|-)?\s*(?P<value>[a-z0-9]{{6}})\b",
-            score=0.85, reject=lambda v: not _pnr_ok(v),
+            cue=r"booking(?:\s+(?:ref(?:erence)?|code|number))?|confirmation(?:\s+(?:code|number))?|"
+            r"reservation(?:\s+(?:code|number))?|record\s+locator|locator|pnr|ref(?:erence)?|"
+            r"conf(?:irmation)?\s*#",
+            lengths=(6,), need_digit=False, score=0.85,
+            accept=lambda v: _pnr_ok(v) and _not_flight_number(v),
         ),
         RegexRecognizer(
             "BOOKING_REFERENCE", "safebot.pnr",
             # Mixed letters and digits, in capitals: 'X7K9QP'. Lower-case needs a cue (above).
             pattern=r"\b(?P<value>(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6})\b",
-            score=0.3, flags=0, validate=_pnr_ok,
+            score=0.3, flags=0, validate=lambda v: _pnr_ok(v) and _not_flight_number(v),
             context=("booking", "reference", "ref", "pnr", "confirmation", "reservation", "locator", "trip"),
             requires_context=True,
         ),
         SequenceRecognizer(
             "TICKET_NUMBER", "safebot.eticket",
             run=DIGIT_RUN, lengths=(13,), score=0.6,
-            context=("ticket", "e-ticket", "eticket", "tkt", "etkt"), requires_digits=13,
+            context=("ticket", "e-ticket", "eticket", "tkt", "etkt", "チケット", "billet", "ticketnummer"),
+            requires_digits=13,
         ),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "PASSPORT", "safebot.passport",
-            pattern=r"\bpassport(?:\s*(?:number|no\.?|num|#|id))?\s*(?:is|was|:|-)?\s*(?:now\s+)?"
-            r"(?P<value>(?=[a-z0-9 ]*\d)[a-z]{0,2}\s?\d[a-z0-9]{4,8})\b",
-            score=0.9,
+            cue=r"passport(?:\s+(?:number|no\.?|num|#|id|details))?|travel\s+document(?:\s+number)?",
+            lengths=range(6, 10), score=0.9,
         ),
         MrzRecognizer(),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "FREQUENT_FLYER", "safebot.frequent_flyer",
-            pattern=r"\b(?:frequent[\s\-]?fl[yi]er|ff|loyalty|mileage(?:plus)?|member(?:ship)?|"
-            r"skymiles|aadvantage|avios|executive\s+club|flying\s+blue)"
-            r"(?:\s*(?:number|no\.?|num|#|id|account|card))?\s*(?:is|was|:|-)?\s*"
-            r"(?P<value>(?=[a-z0-9]*\d)[a-z0-9]{6,12})\b",
-            score=0.85,
+            cue=r"frequent[\s\-]?fl[yi]er|ff|loyalty|mileage\s*plus|mileage|member(?:ship)?|skymiles|"
+            r"aadvantage|avios|executive\s+club|flying\s+blue|miles\s*(?:&|and)\s*more|"
+            r"rewards?|asia\s+miles|krisflyer|true\s*blue|rapid\s+rewards",
+            lengths=range(6, 17), score=0.85,
         ),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "KNOWN_TRAVELER_NUMBER", "safebot.known_traveler",
-            pattern=r"\b(?:known\s+travel(?:l)?er|ktn|global\s+entry|pre-?check|trusted\s+traveler|nexus|sentri)"
-            r"(?:\s*(?:number|no\.?|num|#|id))?\s*(?:is|was|:|-)?\s*"
-            r"(?P<value>(?=[a-z0-9]*\d)[a-z0-9]{8,10})\b",
-            score=0.9,
+            cue=r"known\s+travell?er|ktn|global\s+entry|pre-?check|trusted\s+travell?er|nexus|sentri",
+            lengths=range(8, 11), score=0.9,
         ),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "REDRESS_NUMBER", "safebot.redress",
-            pattern=r"\bredress(?:\s*(?:control)?\s*(?:number|no\.?|num|#))?\s*(?:is|was|:|-)?\s*"
-            r"(?P<value>\d{7,13})\b",
-            score=0.9,
+            cue=r"redress(?:\s+control)?",
+            lengths=range(7, 14), digits_only=True, score=0.9,
         ),
     ]

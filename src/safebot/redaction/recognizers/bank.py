@@ -11,7 +11,7 @@ from stdnum.us import itin, rtn, ssn
 
 from safebot.redaction.recognizers.base import (
     SEP,
-    ContextValueRecognizer,
+    CueValueRecognizer,
     RegexRecognizer,
     SequenceRecognizer,
 )
@@ -21,7 +21,12 @@ ALNUM_RUN = rf"[a-z0-9](?:{SEP}[a-z0-9])*"
 
 
 def _card_ok(value: str) -> bool:
-    return value.isdigit() and luhn.is_valid(value) and len(set(value)) > 1
+    # Luhn plus a plausible issuer prefix: 13 digits only for Visa; nothing starts with 0/1/7-9.
+    if not value.isdigit() or len(set(value)) == 1 or value[0] not in "23456":
+        return False
+    if len(value) == 13 and value[0] != "4":
+        return False
+    return luhn.is_valid(value)
 
 
 def _iban_ok(value: str) -> bool:
@@ -50,24 +55,26 @@ def recognizers() -> list[EntityRecognizer]:
         ),
         SequenceRecognizer(
             "ABA_ROUTING_NUMBER", "safebot.aba_routing",
-            run=DIGIT_RUN, lengths=(9,), validate=rtn.is_valid, score=0.4,
+            run=DIGIT_RUN, lengths=(9,), validate=rtn.is_valid, score=0.35,
             context=("routing", "aba", "rtn", "transit", "sort code"),
             requires_digits=9,
         ),
         SequenceRecognizer(
             "US_SSN", "safebot.ssn",
-            run=DIGIT_RUN, lengths=(9,), validate=lambda v: ssn.is_valid(v), score=0.45,
+            # Without context a bare valid 9-digit number stays below the 0.4 default threshold:
+            # invoice and order numbers look the same.
+            run=DIGIT_RUN, lengths=(9,), validate=lambda v: ssn.is_valid(v), score=0.35,
             context=("ssn", "social security", "social", "ss#", "ss number", "tax id", "tin"),
             requires_digits=9,
         ),
         SequenceRecognizer(
             "US_ITIN", "safebot.itin",
-            run=DIGIT_RUN, lengths=(9,), validate=lambda v: itin.is_valid(v), score=0.5,
+            run=DIGIT_RUN, lengths=(9,), validate=lambda v: itin.is_valid(v), score=0.36,
             context=("itin", "taxpayer", "tax id"), requires_digits=9,
         ),
         SequenceRecognizer(
             "BANK_ACCOUNT", "safebot.account_number",
-            run=DIGIT_RUN, lengths=range(6, 18), score=0.15,
+            run=DIGIT_RUN, lengths=range(6, 18), score=0.45,
             context=("account", "acct", "a/c", "acc", "checking", "savings", "account number"),
             requires_context=True, requires_digits=6,
         ),
@@ -84,18 +91,16 @@ def recognizers() -> list[EntityRecognizer]:
             r"(?P<value>[a-z]{6}[a-z0-9]{2}(?:[a-z0-9]{3})?)\b",
             score=0.85, validate=lambda v: _bic_ok(v.upper()),
         ),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "CVV", "safebot.cvv",
-            pattern=r"(?:cvv2?|cvc2?|csc|cid|security\s+code|3\s*digits?(?:\s+\w+){0,4}|"
-            r"code\s+on\s+the\s+back)\W{0,3}(?:(?:is|was|it's|its|number|code)\W{1,3}){0,2}"
-            r"(?P<value>\d(?:[ .\-]?\d){2,3})\b",
-            requires_digits=3,
+            cue=r"cvv2?|cvc2?|csc|cid|(?:security|card|verification)\s+code"
+            r"(?:\s+on\s+the\s+back(?:\s+of\s+(?:the|my)\s+card)?)?|3[\s\-]*digits?(?:\s+[a-z]+){0,4}|"
+            r"code\s+on\s+the\s+back|(?:the\s+)?(?:number|digits)\s+on\s+the\s+back",
+            lengths=(3, 4), digits_only=True, requires_digits=3,
         ),
-        ContextValueRecognizer(
+        CueValueRecognizer(
             "PIN", "safebot.pin",
-            pattern=r"\bpin(?:\s*(?:code|number|no\.?|#))?\W{0,3}(?:(?:is|was|it's|its|to|"
-            r"as|of|be|set|change|changed|new|old|my)\W{1,3}){0,4}"
-            r"(?P<value>\d(?:[ .\-]?\d){3,5})\b",
-            requires_digits=4,
+            cue=r"pin(?:\s*(?:code|number))?|passcode|pin\s+to",
+            lengths=(4, 5, 6), digits_only=True, requires_digits=4,
         ),
     ]

@@ -43,18 +43,30 @@ def has_context(
     lower: str, start: int, end: int, pattern: re.Pattern[str] | None, before: int = 48, after: int = 24
 ) -> bool:
     """True when a context word occurs shortly before or after ``lower[start:end]``."""
+    return context_boost(lower, start, end, pattern, before, after) > 0
+
+
+#: boost for a context word right before the value ('routing 021000021'), and anywhere near
+NEAR_BOOST, FAR_BOOST = 0.5, 0.35
+
+
+def context_boost(
+    lower: str, start: int, end: int, pattern: re.Pattern[str] | None, before: int = 48, after: int = 24
+) -> float:
+    """How much nearby context words raise a score: more when the cue directly precedes."""
     if pattern is None:
-        return False
-    return bool(pattern.search(lower, max(0, start - before), start)) or bool(
-        pattern.search(lower, end, min(len(lower), end + after))
-    )
+        return 0.0
+    if pattern.search(lower, max(0, start - 20), start):
+        return NEAR_BOOST
+    if pattern.search(lower, max(0, start - before), start) or pattern.search(
+        lower, end, min(len(lower), end + after)
+    ):
+        return FAR_BOOST
+    return 0.0
 
 
 class SafebotRecognizer(EntityRecognizer):
     """Base: subclasses implement :meth:`find`; context and prefilter are handled here."""
-
-    #: score added when a context word is near the match (Presidio's default factor)
-    context_boost = 0.35
 
     def __init__(
         self,
@@ -65,6 +77,7 @@ class SafebotRecognizer(EntityRecognizer):
         requires_digits: int = 0,
     ) -> None:
         super().__init__(supported_entities=[entity], name=name, context=list(context))
+        self.name: str = name
         self.entity = entity
         self._context_re = context_regex(context)
         self._requires_digits = requires_digits
@@ -99,8 +112,9 @@ class SafebotRecognizer(EntityRecognizer):
             for start, end, score in self.find(text, lower)
         ]
 
-    def near_context(self, lower: str, start: int, end: int) -> bool:
-        return has_context(lower, start, end, self._context_re)
+    def boost(self, lower: str, start: int, end: int) -> float:
+        """Score added for context words near ``lower[start:end]`` (0 when there are none)."""
+        return context_boost(lower, start, end, self._context_re)
 
 
 @dataclass(frozen=True)
@@ -158,12 +172,11 @@ class SequenceRecognizer(SafebotRecognizer):
                     i += 1
                     continue
                 j, s, e = found
-                score = self._score
-                if self.near_context(lower, s, e):
-                    score = min(1.0, score + self.context_boost)
-                elif self._requires_context:
+                boost = self.boost(lower, s, e)
+                if not boost and self._requires_context:
                     i += 1
                     continue
+                score = min(1.0, self._score + boost)
                 yield s, e, score
                 i = j + 1
 
@@ -181,36 +194,6 @@ class SequenceRecognizer(SafebotRecognizer):
                 if self._validate is None or self._validate(value):
                     best = (j, groups[i].start, groups[j].end)
         return best
-
-
-class ContextValueRecognizer(SafebotRecognizer):
-    """A value that is only identifiable by what precedes it: 'CVV 123', 'PIN is 4821'.
-
-    ``pattern`` must contain a named group ``value``; the match itself includes the cue, so
-    no separate context check is needed and the score is fixed.
-    """
-
-    def __init__(
-        self,
-        entity: str,
-        name: str,
-        *,
-        pattern: str,
-        score: float = 0.85,
-        requires_digits: int = 0,
-        reject: Callable[[str], bool] | None = None,
-    ) -> None:
-        super().__init__(entity, name, requires_digits=requires_digits)
-        self._pattern = re.compile(pattern, re.IGNORECASE)
-        self._score = score
-        self._reject = reject
-
-    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
-        for m in self._pattern.finditer(text):
-            value = m.group("value")
-            if self._reject is not None and self._reject(value):
-                continue
-            yield m.start("value"), m.end("value"), self._score
 
 
 class RegexRecognizer(SafebotRecognizer):
@@ -240,9 +223,106 @@ class RegexRecognizer(SafebotRecognizer):
             s, e = m.span("value") if "value" in self._pattern.groupindex else m.span()
             if self._validate is not None and not self._validate(text[s:e]):
                 continue
-            score = self._score
-            if self.near_context(lower, s, e):
-                score = min(1.0, score + self.context_boost)
-            elif self._requires_context:
+            boost = self.boost(lower, s, e)
+            if not boost and self._requires_context:
                 continue
-            yield s, e, score
+            yield s, e, min(1.0, self._score + boost)
+
+
+# Words people put between a cue and its value: 'passport number is now AB123', 'pin to 4821'.
+FILLER = frozenset(
+    "number no no. num nr # is was are : - to now my new the it's its id code card account "
+    "of as be set changed change please reads ending".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")
+
+
+class CueValueRecognizer(SafebotRecognizer):
+    """A value identified by the cue before it: 'passport AB 123 456', 'CVV 123', 'ref X7K9QP'.
+
+    After the cue, filler words are skipped, then groups of letters/digits joined by single
+    separators are collected; every group after the first must contain a digit, so the value
+    stops before the next word. The longest prefix whose canonical length is allowed (and
+    that passes ``accept``) is the value.
+    """
+
+    def __init__(
+        self,
+        entity: str,
+        name: str,
+        *,
+        cue: str,
+        lengths: Iterable[int],
+        score: float = 0.85,
+        digits_only: bool = False,
+        need_digit: bool = True,
+        accept: Validator | None = None,
+        requires_digits: int = 0,
+        max_filler: int = 4,
+    ) -> None:
+        super().__init__(entity, name, requires_digits=requires_digits)
+        self._cue = re.compile(rf"(?<![a-z0-9])(?:{cue})(?![a-z])", re.IGNORECASE)
+        self._lengths = frozenset(lengths)
+        self._score = score
+        self._digits_only = digits_only
+        self._need_digit = need_digit
+        self._accept = accept
+        self._max_filler = max_filler
+        self._group = re.compile(r"\d+" if digits_only else r"[a-z0-9]+")
+        self._sep = re.compile(r"[ .\-/]{1,2}")
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for cue in self._cue.finditer(lower):
+            pos = self._skip_filler(lower, cue.end())
+            if pos is None:
+                continue
+            found = self._value_at(lower, pos)
+            if found is not None:
+                yield found[0], found[1], self._score
+
+    def _skip_filler(self, lower: str, pos: int) -> int | None:
+        skipped = 0
+        while True:
+            m = re.compile(r"\s*").match(lower, pos)
+            pos = m.end() if m else pos
+            tok = _TOKEN.match(lower, pos)
+            if tok is None:
+                return None
+            word = tok.group(0)
+            if word in FILLER or (not word[0].isalnum() and len(word) <= 2 and word not in "<"):
+                if skipped >= self._max_filler:
+                    return None
+                skipped += 1
+                pos = tok.end()
+                continue
+            return pos
+
+    def _value_at(self, lower: str, pos: int) -> tuple[int, int] | None:
+        first = self._group.match(lower, pos)
+        if first is None or (first.end() < len(lower) and lower[first.end()].isalnum() and self._digits_only):
+            return None
+        ends = [first.end()]
+        canon = [first.group(0)]
+        cur = first.end()
+        while len("".join(canon)) < max(self._lengths):
+            sep = self._sep.match(lower, cur)
+            if sep is None:
+                break
+            nxt = self._group.match(lower, sep.end())
+            if nxt is None or not any(c.isdigit() for c in nxt.group(0)):
+                break
+            if nxt.end() < len(lower) and lower[nxt.end()].isalnum():
+                break
+            canon.append(nxt.group(0))
+            ends.append(nxt.end())
+            cur = nxt.end()
+        for k in range(len(canon), 0, -1):
+            value = "".join(canon[:k])
+            if len(value) not in self._lengths:
+                continue
+            if self._need_digit and not any(c.isdigit() for c in value):
+                continue
+            if self._accept is not None and not self._accept(value.upper()):
+                continue
+            return pos, ends[k - 1]
+        return None

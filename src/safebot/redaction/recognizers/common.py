@@ -41,6 +41,13 @@ ADDRESS = (
 POSTCODE = r"\b(?P<value>[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?)\b"
 
 
+# Numbers after these words are references, not phone numbers: 'reference 20240312-0045'.
+NOT_A_PHONE = re.compile(
+    r"\b(?:ref(?:erence)?|invoice|order|case|ticket|confirmation|transaction|tracking|id|"
+    r"routing|account|acct|iban|passport|member|ssn|card)\b[^\d]*$"
+)
+
+
 class PhoneRecognizer(SafebotRecognizer):
     """Phone numbers via Google's libphonenumber (``phonenumbers``), several regions."""
 
@@ -65,10 +72,10 @@ class PhoneRecognizer(SafebotRecognizer):
                 digits = sum(c.isdigit() for c in match.raw_string)
                 if not valid and digits < 10:
                     continue
-                score = 0.75 if valid else 0.45
-                if self.near_context(lower, *span):
-                    score = min(1.0, score + self.context_boost)
-                yield match.start, match.end, score
+                boost = self.boost(lower, *span)
+                if not boost and NOT_A_PHONE.search(lower, max(0, match.start - 24), match.start):
+                    continue
+                yield match.start, match.end, min(1.0, (0.75 if valid else 0.45) + boost)
             if seen:
                 # The first region that finds numbers wins; others mostly re-find the same ones.
                 break

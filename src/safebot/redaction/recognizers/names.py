@@ -1,22 +1,32 @@
-"""Person names without capital letters: a gazetteer of US census first and last names.
+"""Person names in any letter case: census name lists, English vocabulary and name cues.
 
-spaCy's small English model finds 'Mary Watson' but not 'mary watson' or 'MARY WATSON', and
-customers type both. A name is reported when a known first name is followed by a known last
-name (or a hyphenated/apostrophe surname), or when a name cue ('my name is', 'passenger',
-'mr') precedes one or two name-shaped words. First names that are also common English
-words ('will', 'may', 'bill') count only before a known last name.
+spaCy's small English model finds 'Mary Watson' but not 'mary watson' or 'MARY WATSON',
+and customers type both. A name is reported when
+
+* a census first name is followed by a surname-like word ('john smith', 'sean o'neil');
+* a strong cue ('my name is', 'passenger', 'mr', 'surname') precedes a word that is a
+  census name or not an English word;
+* a weak cue ('i'm', 'this is', 'thanks,') precedes a word that is not an English word
+  or is a census first name.
+
+A name runs on over following words that are census names or not English words, up to four.
+First names that are far more often ordinary words ('will', 'may', 'bill') never start a name
+on their own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
-from importlib import resources
 
 from safebot.redaction.recognizers.base import SafebotRecognizer
+from safebot.redaction.recognizers.vocabulary import (
+    census_first_names,
+    census_last_names,
+    english_words,
+)
 
-# Words that are census first or last names but far more often ordinary words in a chat.
+# Census names that are, in a customer chat, nearly always ordinary words.
 COMMON_WORDS = frozenset(
     """
     a an and are as at be been but by can card cash check close could date day do does
@@ -28,88 +38,102 @@ COMMON_WORDS = frozenset(
     that the their them then there these they this those to today too travel true two up
     us very want was way we well were what when where which while who why will with
     would yes yet you your young bill bank banks mark grace june april august story
-    rose summer dawn hunter ray price case love lane major sterling booking flight
-    green brown white black gray grey long short young strong street road avenue
+    rose summer dawn hunter ray price case lane major sterling booking flight
+    green brown white black gray grey short strong street road avenue row class first
+    business economy window aisle middle number sure sorry fine help hey dad mum mom
     """.split()
 )
 
-NAME_CUES = re.compile(
-    r"(?:\bmy\s+name\s+is|\bmy\s+name's|\bname\s*(?:is|:)|\bthis\s+is|\bi\s+am|\bi'm|\bim|"
-    r"\bcalled|\bpassenger(?:\s+name)?(?:\s+is|:)?|\bfor|\bmr\.?|\bmrs\.?|\bms\.?|\bmiss|\bdr\.?|"
-    r"\b(?:first|last|sur|full|middle|maiden)\s*name\s*(?:is|:)?|\bsurname\s*(?:is|:)?|"
-    r"\bsigned,?|\bregards,?|\bthanks,?|\bcheers,?|\bspelled|\bspelt)\s+$",
+STRONG_CUE = re.compile(
+    r"(?:\bmy\s+name\s+is|\bmy\s+name's|\bname\s*(?:is|:)|\bcalled|\bpassenger(?:'s)?(?:\s+name)?"
+    r"(?:\s+is|\s*:)?|\bmr\.?|\bmrs\.?|\bms\.?|\bmiss|\bdr\.?|\bmx\.?|"
+    r"\b(?:first|last|sur|full|middle|maiden|given|family)\s*name\s*(?:is|:|was)?|"
+    r"\bsigned,?|\bspelled|\bspelt|\btraveller|\btraveler|\bon\s+behalf\s+of|\bnamed)\s+$",
+    re.IGNORECASE,
+)
+WEAK_CUE = re.compile(
+    r"(?:\bi\s+am|\bi'm|\bim|\bthis\s+is|\bit's|\bits|\bregards,?|\bthanks,?|\bcheers,?|"
+    r"\bbest,?|\bhi,?|\bhello,?|\bdear)\s+$",
     re.IGNORECASE,
 )
 
-WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
-
-
-@lru_cache(maxsize=1)
-def _census() -> tuple[frozenset[str], frozenset[str]]:
-    root = resources.files("names")
-    first: set[str] = set()
-    for fname in ("dist.male.first", "dist.female.first"):
-        first.update(line.split()[0].lower() for line in root.joinpath(fname).read_text().splitlines() if line.strip())
-    last_lines = root.joinpath("dist.all.last").read_text().splitlines()
-    # The long tail of the census surname list is mostly rare spellings of ordinary words.
-    last = {line.split()[0].lower() for line in last_lines[:30000] if line.strip()}
-    return frozenset(first), frozenset(last)
+WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 
 
 def _parts(word: str) -> list[str]:
-    return [p for p in re.split(r"['’\-]", word.lower()) if p]
+    return [p for p in re.split(r"['’\-]", word) if p]
 
 
 class NameGazetteerRecognizer(SafebotRecognizer):
-    """PERSON from census name lists and name cues, in any letter case."""
+    """PERSON from census name lists, English vocabulary and name cues, in any letter case."""
 
     def __init__(self) -> None:
         super().__init__("PERSON", "safebot.person_gazetteer")
-        self.first, self.last = _census()
+        self.first = census_first_names()
+        self.last = census_last_names()
+        self.english = english_words()
+        # Inside a name already started, only really common words end it ('ebenezer' does not).
+        self.common_english = english_words(12000)
 
-    def _is_first(self, w: str) -> bool:
-        return w.lower() in self.first and w.lower() not in COMMON_WORDS
-
-    def _is_last(self, w: str) -> bool:
-        parts = _parts(w)
-        if not parts or w.lower() in COMMON_WORDS:
+    # -- word classes -------------------------------------------------------------------------
+    def is_first(self, w: str) -> bool:
+        if w in COMMON_WORDS:
             return False
-        # o'neil, smith-jones, mcdonald: any census part, or an o'/mc/mac prefix.
+        return w in self.first or ("-" in w and all(p in self.first for p in _parts(w)))
+
+    def is_last(self, w: str) -> bool:
+        if w in COMMON_WORDS:
+            return False
+        parts = _parts(w)
         if any(p in self.last for p in parts if len(p) > 1):
             return True
-        return bool(re.match(r"(?:o['’]|mc|mac|d['’])[a-z]{2,}$", w.lower()))
+        return bool(re.match(r"(?:o['’]|mc|mac|d['’]|n['’])[^\W\d_]{2,}$", w))
 
-    def _name_shaped(self, w: str) -> bool:
-        lw = w.lower()
-        return len(lw) >= 2 and lw not in COMMON_WORDS and not lw.isdigit()
+    def is_unknown(self, w: str) -> bool:
+        """Not an English word: a name, a typo or a foreign word."""
+        parts = _parts(w)
+        return len(w) >= 3 and w not in COMMON_WORDS and all(p not in self.english for p in parts)
 
+    def name_part(self, w: str) -> bool:
+        return self.is_first(w) or self.is_last(w) or self.is_unknown(w)
+
+    def continues_name(self, w: str) -> bool:
+        return self.name_part(w) or (
+            len(w) >= 3 and w not in COMMON_WORDS and all(p not in self.common_english for p in _parts(w))
+        )
+
+    # -- search ---------------------------------------------------------------------------------
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
-        words = list(WORD.finditer(text))
+        words = list(WORD.finditer(lower))
         i = 0
         while i < len(words):
             w = words[i].group(0)
-            nxt = words[i + 1].group(0) if i + 1 < len(words) else None
-            adjacent = nxt is not None and text[words[i].end() : words[i + 1].start()].strip() == ""
-            cue = NAME_CUES.search(text, max(0, words[i].start() - 40), words[i].start()) is not None
-            if nxt is not None and adjacent and (
-                (self._is_first(w) or (w.lower() in self.first and self._is_last(nxt)))
-                and (self._is_last(nxt) or (cue and self._name_shaped(nxt)))
-            ):
-                end = i + 1
-                # A third part: 'mary jane watson', 'jean-luc de la cruz' stays simple.
-                if end + 1 < len(words) and self._is_last(words[end + 1].group(0)) and \
-                        text[words[end].end() : words[end + 1].start()].strip() == "":
-                    end += 1
-                yield words[i].start(), words[end].end(), 0.85 if cue else 0.7
-                i = end + 1
+            before = lower[max(0, words[i].start() - 40) : words[i].start()]
+            strong = STRONG_CUE.search(before) is not None
+            weak = not strong and WEAK_CUE.search(before) is not None
+            nxt = self._next(lower, words, i)
+            score = 0.0
+            if self.is_first(w) and nxt is not None and (self.is_last(nxt) or self.is_unknown(nxt)):
+                score = 0.85 if strong or weak else 0.7
+            elif strong and w not in COMMON_WORDS and (self.name_part(w) or len(w) >= 2 and w.isalpha() and w not in self.english):
+                score = 0.85
+            elif weak and (self.is_unknown(w) or self.is_first(w)):
+                score = 0.75
+            if not score:
+                i += 1
                 continue
-            if cue and self._name_shaped(w) and (self._is_first(w) or self._is_last(w)):
-                end = i
-                if nxt is not None and adjacent and self._name_shaped(nxt) and (
-                    self._is_last(nxt) or self._is_first(nxt)
-                ):
-                    end = i + 1
-                yield words[i].start(), words[end].end(), 0.8
-                i = end + 1
-                continue
-            i += 1
+            end = i
+            while end - i < 3:
+                follow = self._next(lower, words, end)
+                if follow is None or not self.continues_name(follow):
+                    break
+                end += 1
+            yield words[i].start(), words[end].end(), score
+            i = end + 1
+
+    @staticmethod
+    def _next(lower: str, words: list[re.Match[str]], i: int) -> str | None:
+        """The next word if only spaces separate it from word ``i``."""
+        if i + 1 >= len(words) or lower[words[i].end() : words[i + 1].start()].strip(" ") != "":
+            return None
+        return words[i + 1].group(0)
