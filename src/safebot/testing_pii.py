@@ -656,8 +656,12 @@ def plant_many(rng: random.Random, items: Sequence[tuple[str, str | None]],
         tpl = (templates[n] if templates and n < len(templates) else None) or rng.choice(spec.templates)
         variant, value, rendered, form, words = _render(kind, rng, form)
         if n:
-            text += rng.choice(_JOINERS)
-            tpl = tpl[0].lower() + tpl[1:] if not tpl.startswith("{v}") else tpl
+            joiner = rng.choice(_JOINERS)
+            if text.endswith(("?", "!", ".")):
+                joiner = rng.choice([" Also, ", " "])
+            text += joiner
+            if joiner != " " and len(tpl) > 1 and tpl[0].isupper() and tpl[1].islower():
+                tpl = tpl[0].lower() + tpl[1:]  # "Hi, I'm" -> "hi, I'm"; "ABA", "PNR" stay
         sentence, s, e = _fill(tpl, rendered, len(text))
         text += sentence
         planted.append(Planted(kind, value, rendered, form, variant, s, e, words))
