@@ -15,6 +15,7 @@ import typer
 from safebot.errors import SafebotError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from safebot.engine import Bot
     from safebot.redaction.redactor import Redactor
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="safebot: chatbots that never leak PII.")
@@ -112,6 +113,122 @@ def policy_test(
     passed = sum(r.passed for r in results)
     typer.echo(f"{passed} passed, {len(results) - passed} failed")
     if passed != len(results):
+        raise typer.Exit(1)
+
+
+def _load_bot(bot_dir: Path, **kwargs: object) -> Bot:
+    from safebot.engine import Bot
+
+    return Bot.load(bot_dir, **kwargs)  # type: ignore[arg-type]
+
+
+@app.command()
+def chat(
+    bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per turn")] = False,
+    conversation: Annotated[Optional[str], typer.Option("--conversation", "-c", help="conversation id")] = None,
+) -> None:
+    """Chat with a bot. Reads lines from stdin when it is not a terminal."""
+    import uuid
+
+    bot = _load_bot(bot_dir)
+    cid = conversation or f"cli-{uuid.uuid4().hex[:12]}"
+    interactive = sys.stdin.isatty() and not as_json
+    if interactive:
+        typer.echo(f"{bot.config.name}: type a message, Ctrl-D to quit.")
+    try:
+        while True:
+            if interactive:
+                try:
+                    line = input("you> ")
+                except EOFError:
+                    break
+            else:
+                raw = sys.stdin.readline()
+                if not raw:
+                    break
+                line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            result = bot.handle_sync(cid, line, channel="console")
+            if as_json:
+                sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            else:
+                for reply in result.replies:
+                    sys.stdout.write(f"bot> {reply}\n" if interactive else f"{reply}\n")
+                if not interactive:
+                    sys.stdout.write("\n")
+            sys.stdout.flush()
+    finally:
+        bot.close()
+
+
+@app.command()
+def nlu(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
+    """Classify stdin lines: {"text" (redacted), "intent" (null = out of scope), "confidence"}."""
+    from safebot.engine.bot import load_or_train
+    from safebot.engine.config import load_bot_config
+    from safebot.redaction.policy import load_policy
+    from safebot.redaction.redactor import Redactor
+
+    config = load_bot_config(bot_dir)
+    redactor = Redactor(load_policy(bot_dir / config.policy), hmac_key=b"nlu-cli")
+    clf = load_or_train(bot_dir, config)
+    for raw in sys.stdin:
+        line = raw.rstrip("\r\n")
+        text = redactor.redact(line, destination="nlu").text
+        p = clf.predict(text)
+        sys.stdout.write(
+            json.dumps({"text": text, "intent": p.intent, "confidence": round(float(p.confidence), 4)}, ensure_ascii=False)
+            + "\n"
+        )
+        sys.stdout.flush()
+
+
+@app.command()
+def train(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
+    """Train the bot's intent model into BOT_DIR/.safebot/."""
+    import time
+
+    from safebot.engine.bot import model_dir, train_bot
+
+    started = time.perf_counter()
+    train_bot(bot_dir)
+    typer.echo(f"trained {model_dir(bot_dir)} in {time.perf_counter() - started:.1f}s")
+
+
+@app.command("test")
+def test_bot(
+    bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run BOT_DIR/tests: expected intents, replies and slots, and no planted PII in any sink."""
+    import tempfile
+
+    from safebot.testing import ConversationRunner, load_conversation_tests
+
+    tests = load_conversation_tests(bot_dir / "tests")
+    # Tests must not touch the bot's own store: use a throw-away SQLite file.
+    with tempfile.TemporaryDirectory(prefix="safebot-test-") as tmp:
+        bot = _load_bot(bot_dir, store_url=f"sqlite:///{tmp}/test.sqlite3")
+        try:
+            runner = ConversationRunner(bot)
+            passed = failed = 0
+            for path, test in tests:
+                report = runner.run(test, path.name)
+                if report.passed:
+                    passed += 1
+                    if verbose:
+                        typer.echo(f"ok   {path.name}: {test.name}")
+                else:
+                    failed += 1
+                    typer.echo(f"FAIL {path.name}: {test.name}")
+                    for problem in report.problems:
+                        typer.echo(f"     {problem}")
+        finally:
+            bot.close()
+    typer.echo(f"{passed} passed, {failed} failed")
+    if failed or not tests:
         raise typer.Exit(1)
 
 

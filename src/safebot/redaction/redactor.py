@@ -155,6 +155,11 @@ class Redactor:
         """Redact a batch (spaCy NER batched). A failure blocks only the text it happened on."""
         return [self.render(a, destination) for a in self.analyze_many(list(texts))]
 
+    @property
+    def hmac_key(self) -> bytes:
+        """The analytics hashing key (for rendering stored placeholders for other destinations)."""
+        return self._hmac_key
+
     def _emit(self, record: AuditRecord) -> None:
         if self._audit is None:
             return

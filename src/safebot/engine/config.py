@@ -1,0 +1,76 @@
+"""``bot.yaml``: what a bot directory is made of. Validated; errors name file, line, field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from safebot.config.yaml_models import load_yaml_model
+
+__all__ = ["AnalyticsConfig", "BotConfig", "DEFAULT_RESPONSES", "load_bot_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NluConfig(_Strict):
+    data: str = "nlu.yml"
+    #: sentence encoder for the intent classifier: auto (if installed), minilm, or none
+    encoder: Literal["auto", "minilm", "none"] = "auto"
+    #: override the out-of-scope threshold learned at training time
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class StoreConfig(_Strict):
+    #: any SQLAlchemy URL; default: a SQLite file in BOT_DIR/.safebot/
+    url: str | None = None
+
+
+class AnalyticsConfig(_Strict):
+    type: Literal["jsonl", "webhook"]
+    path: str | None = None
+    url: str | None = None
+    timeout: float = 2.0
+
+
+class DialogueConfig(_Strict):
+    #: consecutive misunderstandings before handing off to a human
+    max_fallbacks: Annotated[int, Field(ge=1, le=10)] = 2
+
+
+DEFAULT_RESPONSES: dict[str, str] = {
+    "greet": "Hello! How can I help you today?",
+    "thanks": "You're welcome! Is there anything else I can help with?",
+    "goodbye": "Goodbye, and thanks for getting in touch.",
+    "fallback": "Sorry, I didn't quite get that. Could you rephrase?",
+    "handoff": "I'm passing you to a colleague who will be with you shortly.",
+    "handed_off": "A colleague has your conversation and will reply here shortly.",
+    "blocked": "Sorry, I couldn't process that message safely. Please try again without personal details.",
+    "error": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "cancelled": "OK, I've cancelled that.",
+    "verify_first": "Before I can help with that, I need to verify your identity.",
+    "resume": "Now, back to where we were: {prompt}",
+}
+
+
+class BotConfig(_Strict):
+    name: str
+    description: str = ""
+    policy: str = "policy.yaml"
+    handlers: str = "handlers.py"
+    nlu: NluConfig = Field(default_factory=NluConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    analytics: list[AnalyticsConfig] = Field(default_factory=list)
+    dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
+    responses: dict[str, str] = Field(default_factory=dict)
+
+    def response(self, key: str) -> str:
+        return self.responses.get(key) or DEFAULT_RESPONSES[key]
+
+
+def load_bot_config(bot_dir: str | Path) -> BotConfig:
+    """Read ``BOT_DIR/bot.yaml``."""
+    return load_yaml_model(BotConfig, Path(bot_dir) / "bot.yaml")

@@ -1,0 +1,258 @@
+"""Testing helpers: a conversation runner, a capturing sink, log capture and PII canaries.
+
+Used by ``safebot test BOT_DIR`` and by the project's own tests.
+
+>>> leaks = find_leaks(["4111 1111 1111 1111"], {"transcript": ["card <CREDIT_CARD_1>"]})
+>>> leaks
+[]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from safebot.config.yaml_models import load_yaml_model
+from safebot.events import RedactedEvent, ensure_redacted
+from safebot.redaction.policy import Destination
+
+if TYPE_CHECKING:  # pragma: no cover
+    from safebot.engine.bot import Bot
+
+__all__ = [
+    "CapturingSink",
+    "ConversationRunner",
+    "ConversationTest",
+    "capture_logs",
+    "find_leaks",
+    "load_conversation_tests",
+]
+
+
+class CapturingSink:
+    """A sink that keeps events in memory (like structlog's ``capture_logs``)."""
+
+    def __init__(self, destination: Destination = "analytics") -> None:
+        self.destination: Destination = destination
+        self.events: list[RedactedEvent] = []
+
+    def emit(self, event: RedactedEvent) -> None:
+        event = ensure_redacted(event)
+        if event.destination != self.destination:
+            raise TypeError(f"sink for {self.destination!r} got an event for {event.destination!r}")
+        self.events.append(event)
+
+    def close(self) -> None:
+        return None
+
+    def texts(self) -> list[str]:
+        return [e.text.text for e in self.events if e.text is not None]
+
+    def dump(self) -> list[str]:
+        import json
+
+        return [json.dumps(e.to_json()) for e in self.events]
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001
+            self.lines.append(f"{record.levelname} {record.name} <unformattable>")
+
+
+@contextlib.contextmanager
+def capture_logs(level: int = logging.DEBUG) -> Iterator[list[str]]:
+    """Capture every log line (all loggers, tracebacks included) while the block runs."""
+    handler = _ListHandler()
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield handler.lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)
+
+
+def _canon(s: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", s.lower())
+
+
+def find_leaks(values: Sequence[str], sinks: Mapping[str, Sequence[str]], *, min_canon: int = 6) -> list[tuple[str, str]]:
+    """(sink, value index) for every planted value found in a sink's texts.
+
+    A value is found if it appears verbatim or, for values with enough letters and digits,
+    with separators and case ignored ('4111-1111…' and '4111111111111111' both count).
+    """
+    leaks = []
+    for name, texts in sinks.items():
+        blob = "\n".join(texts)
+        canon_blob = _canon(blob)
+        for i, value in enumerate(values):
+            canon = _canon(value)
+            if value and value in blob or len(canon) >= min_canon and canon in canon_blob:
+                leaks.append((name, f"pii[{i}]"))
+    return leaks
+
+
+# -- conversation tests --------------------------------------------------------------------------
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user: str
+    intent: str | None = Field(default="__any__")
+    reply: str | None = None
+    reply_contains: list[str] | str | None = None
+    reply_matches: str | None = None
+    slots: dict[str, Any] = Field(default_factory=dict)
+    #: 'verified', 'not_verified', 'handed_off', 'locked'
+    state: list[str] | str | None = None
+
+
+class ConversationTest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    steps: list[Step]
+    #: values typed in this test that must never reach a sink (besides what the redactor finds)
+    pii: list[str] = Field(default_factory=list)
+
+
+class ConversationFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tests: list[ConversationTest]
+
+
+def load_conversation_tests(path: str | Path) -> list[tuple[Path, ConversationTest]]:
+    """All tests in a file or in every ``*.yml``/``*.yaml`` of a directory."""
+    path = Path(path)
+    files = sorted([*path.glob("*.yml"), *path.glob("*.yaml")]) if path.is_dir() else [path]
+    out = []
+    for f in files:
+        for t in load_yaml_model(ConversationFile, f).tests:
+            out.append((f, t))
+    return out
+
+
+@dataclass
+class TestReport:
+    name: str
+    file: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def _as_list(v: list[str] | str | None) -> list[str]:
+    return [] if v is None else [v] if isinstance(v, str) else list(v)
+
+
+class ConversationRunner:
+    """Runs conversation tests against a loaded bot and scans every sink for planted PII.
+
+    Sinks scanned: the transcript and audit log in the store, the analytics events (a
+    :class:`CapturingSink` the runner attaches, plus any JSON-lines exporter files of the
+    bot), every log line (all loggers, DEBUG), the hand-off queue, and the replies the
+    customer saw (which may show a masked tail, never a whole value).
+    """
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.analytics = CapturingSink("analytics")
+        self.agent = CapturingSink("agent")
+        bot.sinks.extend([self.analytics, self.agent])
+
+    def run(self, test: ConversationTest, file: str = "") -> TestReport:
+        report = TestReport(test.name, file)
+        cid = f"test-{uuid.uuid4().hex[:12]}"
+        replies_seen: list[str] = []
+        planted: list[str] = list(test.pii)
+        with capture_logs() as logs:
+            for i, step in enumerate(test.steps, start=1):
+                for d in self.bot.redactor.analyze(step.user).values().values():
+                    planted.append(d.reveal())
+                try:
+                    result = self.bot.handle_sync(cid, step.user)
+                except Exception as exc:  # noqa: BLE001
+                    report.problems.append(f"step {i}: turn raised {type(exc).__name__}")
+                    break
+                replies_seen.extend(result.replies)
+                self._check_step(report, i, step, result, cid)
+        self._check_leaks(report, cid, planted, logs, replies_seen)
+        return report
+
+    def _check_step(self, report: TestReport, i: int, step: Step, result: Any, cid: str) -> None:
+        text = "\n".join(result.replies)
+        if step.intent != "__any__" and result.intent != step.intent:
+            report.problems.append(f"step {i}: intent {result.intent!r}, expected {step.intent!r}")
+        if step.reply is not None and step.reply not in result.replies:
+            report.problems.append(f"step {i}: no reply equal to {step.reply!r}; got {list(result.replies)!r}")
+        for part in _as_list(step.reply_contains):
+            if part.lower() not in text.lower():
+                report.problems.append(f"step {i}: replies do not contain {part!r}; got {list(result.replies)!r}")
+        if step.reply_matches and not re.search(step.reply_matches, text, re.IGNORECASE | re.DOTALL):
+            report.problems.append(f"step {i}: replies do not match /{step.reply_matches}/; got {list(result.replies)!r}")
+        if step.slots or step.state:
+            tracker = self.bot.tracker(cid)
+            for name, expected in step.slots.items():
+                got = tracker.slots.get(name)
+                if expected == "<any>" and got is not None:
+                    continue
+                if str(got) != str(expected) if expected is not None else got is not None:
+                    report.problems.append(f"step {i}: slot {name}={got!r}, expected {expected!r}")
+            for state in _as_list(step.state):
+                ok = {
+                    "verified": tracker.verified,
+                    "not_verified": not tracker.verified,
+                    "handed_off": tracker.handed_off,
+                    "locked": tracker.locked,
+                    "in_form": tracker.form is not None,
+                    "no_form": tracker.form is None,
+                }.get(state)
+                if ok is None:
+                    report.problems.append(f"step {i}: unknown state {state!r}")
+                elif not ok:
+                    report.problems.append(f"step {i}: expected state {state!r}")
+
+    def _check_leaks(self, report: TestReport, cid: str, planted: list[str], logs: list[str], replies: list[str]) -> None:
+        import json
+
+        store = self.bot.store
+        sinks: dict[str, list[str]] = {
+            "transcript": [json.dumps(r, default=str) for r in store.transcript(cid)],
+            "audit log": [json.dumps(r, default=str) for r in store.audit_log(cid)],
+            "analytics": self.analytics.dump(),
+            "hand-off queue": self.agent.dump(),
+            "logs": logs,
+        }
+        for path in self.bot.exporter_files():
+            if path.exists():
+                sinks[f"analytics file {path.name}"] = path.read_text(encoding="utf-8").splitlines()
+        # Keep values long enough to be identifying; 'yes' or '12' are not PII on their own.
+        values = [v for v in dict.fromkeys(planted) if len(_canon(v)) >= 4]
+        for sink, which in find_leaks(values, sinks):
+            report.problems.append(f"planted value {which} found in {sink}")
+        # The customer may see a masked tail, never the whole value.
+        for sink, which in find_leaks([v for v in values if len(_canon(v)) >= 8], {"replies": replies}):
+            report.problems.append(f"planted value {which} shown in full to the customer")
