@@ -117,7 +117,7 @@ class Bot:
         data = load_nlu_yaml(bot_dir / config.nlu.data)
         classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
         store = SqlStore.for_bot_dir(bot_dir, url=store_url or config.store.url)
-        redactor = Redactor(policy, audit=_collect_audit, hmac_key=store.hmac_key)
+        redactor = Redactor(policy, audit=_collect_audit, hmac_key=analytics_key(bot_dir))
         routes = load_routes(bot_dir, config.handlers)
         all_sinks = list(sinks) + _analytics_sinks(bot_dir, config) + [_handoff_queue(bot_dir)]
         return cls(bot_dir, config, redactor, classifier, EntityExtractor.from_training_data(data), store, routes, all_sinks)
@@ -163,7 +163,8 @@ class Bot:
     def tracker(self, conversation_id: str) -> Tracker:
         """The stored state of a conversation (for tests and tools)."""
         with self.store.unit_of_work() as uow:
-            state, version = uow.get_tracker_versioned(conversation_id)
+            state = uow.get_tracker(conversation_id)
+            version = uow.tracker_version(conversation_id)
         return Tracker.from_state(conversation_id, state, version)
 
     def exporter_files(self) -> list[Path]:
@@ -208,11 +209,34 @@ def _analytics_sinks(bot_dir: Path, config: BotConfig) -> list[Sink]:
     return out
 
 
+def analytics_key(bot_dir: Path) -> bytes:
+    """The HMAC key for the analytics destination: ``SAFEBOT_HMAC_KEY``, else a key file in
+    BOT_DIR/.safebot/ created on first run (0600), so hashes join across restarts."""
+    import os
+    import secrets
+
+    from safebot.redaction.redactor import hmac_key_from_env
+
+    key = hmac_key_from_env()
+    if key is not None:
+        return key
+    path = bot_dir / ".safebot" / "analytics.key"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
 def _handoff_queue(bot_dir: Path) -> Sink:
     """Hand-offs go to a JSON-lines queue in .safebot/ that an agent desk would read."""
     from safebot.sinks import JsonlExporter
 
-    return JsonlExporter(bot_dir / ".safebot" / "handoffs.jsonl", destination="agent")
+    class HandoffQueue(JsonlExporter):
+        destination = "agent"
+
+    return HandoffQueue(bot_dir / ".safebot" / "handoffs.jsonl")
 
 
 def nlu_fingerprint(bot_dir: Path, config: BotConfig) -> str:
@@ -223,7 +247,12 @@ def nlu_fingerprint(bot_dir: Path, config: BotConfig) -> str:
 
 
 def model_dir(bot_dir: Path) -> Path:
-    return bot_dir / ".safebot" / "nlu"
+    """Where the trained intent model lives (one file)."""
+    return bot_dir / ".safebot" / "intent-model"
+
+
+def _stamp(bot_dir: Path) -> Path:
+    return bot_dir / ".safebot" / "intent-model.fingerprint"
 
 
 def train_bot(bot_dir: Path, config: BotConfig | None = None) -> IntentClassifier:
@@ -236,11 +265,11 @@ def train_bot(bot_dir: Path, config: BotConfig | None = None) -> IntentClassifie
     kwargs: dict[str, Any] = {}
     if config.nlu.encoder == "none":
         kwargs["encoder"] = None
-    clf = IntentClassifier.train(data.intent_examples(), out_of_scope=data.out_of_scope(), **kwargs)
+    clf = IntentClassifier.train(data.intent_examples(), out_of_scope=data.out_of_scope, **kwargs)
     target = model_dir(bot_dir)
-    target.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     clf.save(target)
-    (target / "fingerprint").write_text(nlu_fingerprint(bot_dir, config))
+    _stamp(bot_dir).write_text(nlu_fingerprint(bot_dir, config))
     return clf
 
 
@@ -248,8 +277,8 @@ def load_or_train(bot_dir: Path, config: BotConfig, *, train_if_missing: bool = 
     from safebot.nlu import IntentClassifier
 
     target = model_dir(bot_dir)
-    stamp = target / "fingerprint"
-    if stamp.exists() and stamp.read_text() == nlu_fingerprint(bot_dir, config):
+    stamp = _stamp(bot_dir)
+    if stamp.exists() and target.exists() and stamp.read_text() == nlu_fingerprint(bot_dir, config):
         return IntentClassifier.load(target)
     if not train_if_missing:
         raise ConfigError(f"no trained model; run 'safebot train {bot_dir}'", path=str(target))

@@ -39,6 +39,8 @@ class AnalyticsConfig(_Strict):
 class DialogueConfig(_Strict):
     #: consecutive misunderstandings before handing off to a human
     max_fallbacks: Annotated[int, Field(ge=1, le=10)] = 2
+    #: inside a form, another intent interrupts it only with at least this confidence
+    interrupt_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
 
 
 DEFAULT_RESPONSES: dict[str, str] = {

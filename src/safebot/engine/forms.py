@@ -92,6 +92,8 @@ class Form:
 class FillOutcome:
     filled: dict[str, str] = field(default_factory=dict)
     invalid: list[SlotSpec] = field(default_factory=list)
+    #: the asked slot rejected the whole message as a free-text answer (may be another request)
+    text_rejected: bool = False
 
 
 def fill(
@@ -128,4 +130,5 @@ def fill(
                     out.filled[spec.name] = value
                 elif spec not in out.invalid:
                     out.invalid.append(spec)
+                    out.text_rejected = True
     return out

@@ -64,7 +64,8 @@ class Turn:
         with bot.store.unit_of_work() as uow:
             self.uow = uow
             uow.ensure_conversation(self.cid, self.channel)
-            state, version = uow.get_tracker_versioned(self.cid)
+            state = uow.get_tracker(self.cid)
+            version = uow.tracker_version(self.cid)
             tracker = Tracker.from_state(self.cid, state, version)
             tracker.turn += 1
             tracker.channel = self.channel
@@ -100,7 +101,7 @@ class Turn:
         policy = bot.redactor.policy
         for d in analysis.detections:
             value = raw[d.start : d.end]
-            fp = bot.store.fingerprint(d.entity_type, canonical_value(value))
+            fp = self.uow.fingerprint(self._key_id(), d.entity_type, Sensitive(canonical_value(value)))
             token = tracker.tokens.get(fp)
             if token is None:
                 n = tracker.counts.get(d.entity_type, 0) + 1
@@ -114,8 +115,9 @@ class Turn:
         return dataclasses.replace(analysis, numbers=tuple(numbers))
 
     def _key_id(self) -> str:
-        t = self.tracker
-        return f"customer:{t.customer_id}" if t.customer_id else f"conversation:{self.cid}"
+        # One data key per conversation; the conversation is linked to its customer at
+        # verification, and Bot.forget_customer shreds the keys of all their conversations.
+        return f"conversation:{self.cid}"
 
     def _lookup(self, token: str) -> Sensitive[str] | None:
         return self.values.get(token) or self.uow.vault_get(self.cid, token)
@@ -253,8 +255,9 @@ class Turn:
             return
         outcome = fill(form, t.slots, self.entities, self.nlu_text, asked=t.form.requested)
         own_intents = self._form_intents(t.form)
-        answered = bool(outcome.filled) or bool(outcome.invalid)
-        if not answered and self.intent is not None and self.intent not in own_intents \
+        answered = bool(outcome.filled) or (bool(outcome.invalid) and not outcome.text_rejected)
+        confident = self.confidence >= self.bot.config.dialogue.interrupt_confidence
+        if not answered and self.intent is not None and confident and self.intent not in own_intents \
                 and self.intent not in self.bot.routes.inform_intents:
             # The customer asked something else: park the form, serve the request, come back.
             t.paused.append(t.form)
