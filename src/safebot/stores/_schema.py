@@ -1,0 +1,175 @@
+"""The store's tables: one schema for SQLite (default) and PostgreSQL.
+
+Times are ISO-8601 UTC strings: exact round trips, sortable, and the same on both backends.
+JSON columns are text (``JSONText``) so both backends store the same bytes. No column holds
+raw customer text: ``transcript.text`` is redacted, ``vault.ciphertext`` is AES-GCM.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "Conversation",
+    "Tracker",
+    "TranscriptRow",
+    "AuditRow",
+    "VaultRow",
+    "DataKeyRow",
+    "OutboxRow",
+    "ConsentRow",
+    "now",
+]
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON stored as text. ``json.dumps`` refuses a ``Sensitive`` value, which is the point."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    customer_key_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[str] = mapped_column(String(40), default=now)
+    updated_at: Mapped[str] = mapped_column(String(40), default=now)
+
+
+class Tracker(Base):
+    __tablename__ = "trackers"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[Any] = mapped_column(JSONText)
+    #: optimistic concurrency: every save is UPDATE ... WHERE version = expected
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class TranscriptRow(Base):
+    __tablename__ = "transcript"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    turn: Mapped[int] = mapped_column(Integer)
+    time: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    #: redacted for the transcript destination
+    text: Mapped[str | None] = mapped_column(Text)
+    #: comma-separated entity types found in the message (never values)
+    entities: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[Any] = mapped_column(JSONText, nullable=True)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(32))
+    policy_hash: Mapped[str] = mapped_column(String(128))
+    entity_type: Mapped[str | None] = mapped_column(String(64))
+    recognizer: Mapped[str | None] = mapped_column(String(128))
+    score: Mapped[float | None] = mapped_column(Float)
+    destination: Mapped[str | None] = mapped_column(String(32))
+    treatment: Mapped[str | None] = mapped_column(String(64))
+    # No foreign key: an audit record must be writable even for a conversation the store
+    # never saw (a detection failure before the conversation exists), and must outlive it.
+    conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    handler: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(128))
+    time: Mapped[str] = mapped_column(String(40))
+
+
+class VaultRow(Base):
+    __tablename__ = "vault"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "token", name="uq_vault_conversation_token"),
+        Index("ix_vault_lookup", "conversation_id", "entity_type", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(96))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # No foreign key to data_keys: forgetting a key must leave these rows (now unreadable).
+    key_id: Mapped[str] = mapped_column(String(128), index=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[str] = mapped_column(String(40), default=now)
+
+
+class DataKeyRow(Base):
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: nonce || AES-GCM(master key, data key)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[str] = mapped_column(String(40), default=now)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[str] = mapped_column(String(40), default=now)
+    #: which exporter the event waits for (a name, never a URL: URLs can carry secrets)
+    destination: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[Any] = mapped_column(JSONText)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[str | None] = mapped_column(String(40), index=True)
+
+
+class ConsentRow(Base):
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(64))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    time: Mapped[str] = mapped_column(String(40), default=now)
