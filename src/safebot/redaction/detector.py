@@ -213,13 +213,20 @@ class Detector:
         candidates.sort(key=lambda d: (-d.score, -(d.end - d.start), d.start))
         kept: list[Detection] = []
         for d in candidates:
-            if any(d.start < k.end and k.start < d.end for k in kept):
-                # Same type overlapping: widen the kept span rather than lose characters.
-                for i, k in enumerate(kept):
-                    if d.start < k.end and k.start < d.end and k.entity_type == d.entity_type:
-                        kept[i] = Detection(k.entity_type, min(k.start, d.start), max(k.end, d.end), k.score, k.recognizer)
+            overlapping = [i for i, k in enumerate(kept) if d.start < k.end and k.start < d.end]
+            if not overlapping:
+                kept.append(d)
                 continue
-            kept.append(d)
+            # The better detection keeps its type but is widened over the other: a name guess
+            # covering 'LQZT' of 'LQZT GB SF XXX' must not leave 'GB SF XXX' readable.
+            i = overlapping[0]
+            k = kept[i]
+            start, end = min(k.start, d.start), max(k.end, d.end)
+            for j in overlapping[1:]:
+                start, end = min(start, kept[j].start), max(end, kept[j].end)
+            kept[i] = Detection(k.entity_type, start, end, k.score, k.recognizer)
+            for j in reversed(overlapping[1:]):
+                del kept[j]
         kept.sort(key=lambda d: d.start)
         return kept
 

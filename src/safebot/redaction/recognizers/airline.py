@@ -62,7 +62,7 @@ def recognizers() -> list[EntityRecognizer]:
             cue=r"booking(?:\s+(?:ref(?:erence)?|code|number))?|confirmation(?:\s+(?:code|number))?|"
             r"reservation(?:\s+(?:code|number))?|record\s+locator|locator|pnr|ref(?:erence)?|"
             r"conf(?:irmation)?\s*#",
-            lengths=(6,), need_digit=False, score=0.85,
+            lengths=(6,), need_digit=False, score=0.85, alpha_groups="unusual",
             accept=lambda v: _pnr_ok(v) and _not_flight_number(v),
         ),
         RegexRecognizer(
@@ -82,7 +82,7 @@ def recognizers() -> list[EntityRecognizer]:
         CueValueRecognizer(
             "PASSPORT", "safebot.passport",
             cue=r"passport(?:\s+(?:number|no\.?|num|#|id|details))?|travel\s+document(?:\s+number)?",
-            lengths=range(6, 10), score=0.9,
+            lengths=range(6, 10), score=0.9, alpha_groups="unusual",
         ),
         MrzRecognizer(),
         CueValueRecognizer(
@@ -90,7 +90,7 @@ def recognizers() -> list[EntityRecognizer]:
             cue=r"frequent[\s\-]?fl[yi]er|ff|loyalty|mileage\s*plus|mileage|member(?:ship)?|skymiles|"
             r"aadvantage|avios|executive\s+club|flying\s+blue|miles\s*(?:&|and)\s*more|"
             r"rewards?|asia\s+miles|krisflyer|true\s*blue|rapid\s+rewards",
-            lengths=range(6, 17), score=0.85,
+            lengths=range(6, 17), score=0.85, alpha_groups="unusual",
         ),
         CueValueRecognizer(
             "KNOWN_TRAVELER_NUMBER", "safebot.known_traveler",

@@ -21,12 +21,14 @@ ALNUM_RUN = rf"[a-z0-9](?:{SEP}[a-z0-9])*"
 
 
 def _card_ok(value: str) -> bool:
-    # Luhn plus a plausible issuer prefix: 13 digits only for Visa; nothing starts with 0/1/7-9.
-    if not value.isdigit() or len(set(value)) == 1 or value[0] not in "23456":
-        return False
-    if len(value) == 13 and value[0] != "4":
-        return False
-    return luhn.is_valid(value)
+    # Luhn and length 12-19 (Maestro has 12, legacy JCB 15 digits starting 1800). No issuer-prefix
+    # check: an e-ticket number that happens to pass Luhn loses to the ticket recognizer on score.
+    return value.isdigit() and len(set(value)) > 1 and luhn.is_valid(value)
+
+
+def _card_score(value: str) -> float:
+    # No card number starts with 0 (e-tickets do: '0812345678903'); 12 digits is rare (Maestro).
+    return 0.5 if value[0] == "0" or len(value) == 12 else 0.9
 
 
 def _iban_ok(value: str) -> bool:
@@ -43,9 +45,9 @@ def recognizers() -> list[EntityRecognizer]:
     return [
         SequenceRecognizer(
             "CREDIT_CARD", "safebot.card",
-            run=DIGIT_RUN, lengths=range(13, 20), validate=_card_ok, score=0.9,
+            run=DIGIT_RUN, lengths=range(12, 20), validate=_card_ok, score=0.9, score_of=_card_score,
             context=("card", "visa", "mastercard", "amex", "debit", "credit", "cc"),
-            requires_digits=13,
+            requires_digits=12,
         ),
         SequenceRecognizer(
             "IBAN_CODE", "safebot.iban",
@@ -84,6 +86,20 @@ def recognizers() -> list[EntityRecognizer]:
             pattern=r"\b(?P<value>[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b",
             score=0.5, flags=0, validate=_bic_ok,
             context=("swift", "bic", "bank code"),
+        ),
+        RegexRecognizer(
+            "SWIFT_CODE", "safebot.swift_bic_spaced",
+            # 'DEUT DE FF 500': the groups people read a BIC out in, upper case.
+            pattern=r"\b(?P<value>[A-Z]{4}[ \-]{1,2}[A-Z]{2}[ \-]{1,2}[A-Z0-9]{2}(?:[ \-]{1,2}[A-Z0-9]{3})?)\b",
+            score=0.5, flags=0, validate=lambda v: _bic_ok(v.replace(" ", "").replace("-", "")),
+            context=("swift", "bic", "bank code"),
+        ),
+        CueValueRecognizer(
+            "SWIFT_CODE", "safebot.swift_bic_cue",
+            # 'swift fjpy ch yw xxx', 'BIC: ieoq de g7': any case, groups of letters allowed.
+            cue=r"swift(?:\s*/\s*bic)?|bic",
+            lengths=(8, 11), need_digit=False, alpha_groups="any", score=0.85,
+            accept=_bic_ok,
         ),
         RegexRecognizer(
             "SWIFT_CODE", "safebot.swift_bic_context",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from safebot.redaction._imports import import_nlp_stack
 
@@ -150,8 +151,10 @@ class SequenceRecognizer(SafebotRecognizer):
         context: Sequence[str] = (),
         requires_context: bool = False,
         requires_digits: int = 0,
+        score_of: Callable[[str], float] | None = None,
     ) -> None:
         super().__init__(entity, name, context=context, requires_digits=requires_digits)
+        self._score_of = score_of
         self._run = re.compile(run, re.IGNORECASE)
         self._unit = re.compile(unit, re.IGNORECASE)
         self._lengths = frozenset(lengths)
@@ -176,7 +179,8 @@ class SequenceRecognizer(SafebotRecognizer):
                 if not boost and self._requires_context:
                     i += 1
                     continue
-                score = min(1.0, self._score + boost)
+                base = self._score if self._score_of is None else self._score_of(self.canonical(text, s, e))
+                score = min(1.0, base + boost)
                 yield s, e, score
                 i = j + 1
 
@@ -237,6 +241,17 @@ FILLER = frozenset(
 _TOKEN = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")
 
 
+#: letter-only groups after the first: never; only unusual ones ('8pr xee', 'JY7 RTR' in capitals,
+#: not 'x7k9qp and'); or any (the value's checksum or shape decides, as for a BIC)
+AlphaGroups = Literal["no", "unusual", "any"]
+
+
+def _common_words() -> frozenset[str]:
+    from safebot.redaction.recognizers.vocabulary import english_words
+
+    return english_words(5000) | FILLER
+
+
 class CueValueRecognizer(SafebotRecognizer):
     """A value identified by the cue before it: 'passport AB 123 456', 'CVV 123', 'ref X7K9QP'.
 
@@ -259,8 +274,11 @@ class CueValueRecognizer(SafebotRecognizer):
         accept: Validator | None = None,
         requires_digits: int = 0,
         max_filler: int = 4,
+        alpha_groups: AlphaGroups = "no",
     ) -> None:
         super().__init__(entity, name, requires_digits=requires_digits)
+        self._alpha_groups = alpha_groups
+        self._common = _common_words()
         self._cue = re.compile(rf"(?<![a-z0-9])(?:{cue})(?![a-z])", re.IGNORECASE)
         self._lengths = frozenset(lengths)
         self._score = score
@@ -276,7 +294,7 @@ class CueValueRecognizer(SafebotRecognizer):
             pos = self._skip_filler(lower, cue.end())
             if pos is None:
                 continue
-            found = self._value_at(lower, pos)
+            found = self._value_at(text, lower, pos)
             if found is not None:
                 yield found[0], found[1], self._score
 
@@ -289,7 +307,7 @@ class CueValueRecognizer(SafebotRecognizer):
             if tok is None:
                 return None
             word = tok.group(0)
-            if word in FILLER or (not word[0].isalnum() and len(word) <= 2 and word not in "<"):
+            if word in FILLER or self._cue.match(lower, pos) or (not word[0].isalnum() and len(word) <= 2 and word not in "<"):
                 if skipped >= self._max_filler:
                     return None
                 skipped += 1
@@ -297,10 +315,13 @@ class CueValueRecognizer(SafebotRecognizer):
                 continue
             return pos
 
-    def _value_at(self, lower: str, pos: int) -> tuple[int, int] | None:
+    def _value_at(self, text: str, lower: str, pos: int) -> tuple[int, int] | None:
         first = self._group.match(lower, pos)
         if first is None or (first.end() < len(lower) and lower[first.end()].isalnum() and self._digits_only):
             return None
+        if first.group(0).isalpha() and first.group(0) in self._common:
+            return None  # 'membership', 'please': a word, not the value
+        first_upper = text[first.start() : first.end()].isupper()
         ends = [first.end()]
         canon = [first.group(0)]
         cur = first.end()
@@ -309,7 +330,11 @@ class CueValueRecognizer(SafebotRecognizer):
             if sep is None:
                 break
             nxt = self._group.match(lower, sep.end())
-            if nxt is None or not any(c.isdigit() for c in nxt.group(0)):
+            if nxt is None:
+                break
+            if not any(c.isdigit() for c in nxt.group(0)) and not self._letters_ok(
+                nxt.group(0), text[nxt.start() : nxt.end()], first_upper
+            ):
                 break
             if nxt.end() < len(lower) and lower[nxt.end()].isalnum():
                 break
@@ -326,3 +351,11 @@ class CueValueRecognizer(SafebotRecognizer):
                 continue
             return pos, ends[k - 1]
         return None
+
+    def _letters_ok(self, group: str, original: str, first_upper: bool) -> bool:
+        """May a letter-only group continue the value?"""
+        if self._alpha_groups == "any":
+            return True
+        if self._alpha_groups == "no" or len(group) > 4:
+            return False
+        return (first_upper and original.isupper()) or group not in self._common

@@ -43,8 +43,10 @@ POSTCODE = r"\b(?P<value>[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?)\b"
 
 # Numbers after these words are references, not phone numbers: 'reference 20240312-0045'.
 NOT_A_PHONE = re.compile(
-    r"\b(?:ref(?:erence)?|invoice|order|case|ticket|confirmation|transaction|tracking|id|"
-    r"routing|account|acct|iban|passport|member|ssn|card)\b[^\d]*$"
+    r"\b(?:ref(?:erence)?|invoice|order|case|ticket|e-?ticket|etkt|tkt|confirmation|transaction|"
+    r"tracking|id|routing|aba|account|acct|a/c|iban|passport|member(?:ship)?|ssn|social|card|"
+    r"fl[yi]er|loyalty|miles|mileage(?:plus)?|skymiles|aadvantage|avios|rewards?|club|itin|tax|"
+    r"redress|travell?er|ktn|global entry|precheck|sort code|checking|savings)\b[^\d]*$"
 )
 
 
@@ -56,7 +58,9 @@ class PhoneRecognizer(SafebotRecognizer):
     def __init__(self) -> None:
         super().__init__(
             "PHONE_NUMBER", "safebot.phone",
-            context=("phone", "call", "mobile", "cell", "number", "tel", "whatsapp", "text me"),
+            # Not 'number': 'account number 12345678901' is not a phone because of that word.
+            context=("phone", "call", "mobile", "cell", "tel", "whatsapp", "text me", "reach me", "fax",
+                     "landline", "ring me", "contact number"),
             requires_digits=7,
         )
 

@@ -71,15 +71,24 @@ class NameGazetteerRecognizer(SafebotRecognizer):
         super().__init__("PERSON", "safebot.person_gazetteer")
         self.first = census_first_names()
         self.last = census_last_names()
-        self.english = english_words()
-        # Inside a name already started, only really common words end it ('ebenezer' does not).
+        # wordfreq's long tail holds many given names ('dmitri', 'priya', 'ingrid' rank 20,000 to
+        # 33,000): only the 20,000 most frequent words count as "an English word" here.
+        self.english = english_words(20000)
+        # Inside a name already started, or right after 'my name is', only really common words
+        # end it ('ebenezer' does not).
         self.common_english = english_words(12000)
 
     # -- word classes -------------------------------------------------------------------------
     def is_first(self, w: str) -> bool:
         if w in COMMON_WORDS:
             return False
-        return w in self.first or ("-" in w and all(p in self.first for p in _parts(w)))
+        if w in self.first:
+            return True
+        parts = _parts(w)
+        # 'jean-baptiste', 'mary-jane': a census first name joined to another name part.
+        return "-" in w and len(parts) > 1 and parts[0] in self.first and all(
+            p in self.first or p in self.last or p not in self.english for p in parts[1:]
+        )
 
     def is_last(self, w: str) -> bool:
         if w in COMMON_WORDS:
@@ -115,8 +124,15 @@ class NameGazetteerRecognizer(SafebotRecognizer):
             score = 0.0
             if self.is_first(w) and nxt is not None and (self.is_last(nxt) or self.is_unknown(nxt)):
                 score = 0.85 if strong or weak else 0.7
-            elif strong and w not in COMMON_WORDS and (self.name_part(w) or len(w) >= 2 and w.isalpha() and w not in self.english):
+            elif strong and w not in COMMON_WORDS and (
+                self.name_part(w) or len(w) >= 2 and w not in self.common_english
+            ):
                 score = 0.85
+            elif self._capitalised_pair(text, words, i) and nxt is not None and (
+                (self.is_first(w) or self.is_unknown(w)) and (self.is_last(nxt) or self.is_unknown(nxt))
+            ):
+                # 'HIROSHI VASQUEZ', 'Ebenezer D'Souza': two capitalised name-like words in a row.
+                score = 0.7
             elif weak and (self.is_unknown(w) or self.is_first(w)):
                 score = 0.75
             if not score:
@@ -130,6 +146,17 @@ class NameGazetteerRecognizer(SafebotRecognizer):
                 end += 1
             yield words[i].start(), words[end].end(), score
             i = end + 1
+
+    @staticmethod
+    def _capitalised_pair(text: str, words: list[re.Match[str]], i: int) -> bool:
+        """Word ``i`` and the next are both Title-case or both upper-case in the original."""
+        if i + 1 >= len(words):
+            return False
+        a = text[words[i].start() : words[i].end()]
+        b = text[words[i + 1].start() : words[i + 1].end()]
+        if len(a) < 2 or len(b) < 2:
+            return False
+        return (a.isupper() and b.isupper()) or (a[0].isupper() and b[0].isupper() and not a.isupper() and not b.isupper())
 
     @staticmethod
     def _next(lower: str, words: list[re.Match[str]], i: int) -> str | None:
