@@ -6,14 +6,13 @@ import traceback
 
 import pytest
 from sqlalchemy import insert, select
+from store_helpers import CARD, CARD_DIGITS, TOKEN, all_rows_text, event, put_card
 
 from safebot.errors import StoreError
 from safebot.redaction.audit import AuditRecord
 from safebot.sensitive import Sensitive
 from safebot.stores import SqlStore, VersionConflict
 from safebot.stores._schema import Base, Conversation
-
-from store_helpers import CARD, CARD_DIGITS, TOKEN, all_rows_text, event, put_card
 
 
 # -- unit of work ---------------------------------------------------------------------------
@@ -62,17 +61,16 @@ def test_customer_link(store: SqlStore) -> None:
 
 
 def test_everything_a_turn_writes_rolls_back_together(store: SqlStore) -> None:
-    with pytest.raises(RuntimeError, match="handler blew up"):
-        with store.unit_of_work() as uow:
-            uow.ensure_conversation("c1", "console")
-            uow.append(event())
-            uow.save_tracker("c1", {"turn": 1}, None)
-            uow.audit(AuditRecord("revealed", "p", entity_type="CREDIT_CARD", conversation_id="c1"))
-            fp = uow.fingerprint("customer:1", "CREDIT_CARD", Sensitive(CARD_DIGITS))
-            uow.vault_put("c1", TOKEN, "CREDIT_CARD", Sensitive(CARD), fp, "customer:1")
-            uow.outbox_add(event(destination="analytics"))
-            uow.consent("c1", "analytics", False)
-            raise RuntimeError("handler blew up")
+    with pytest.raises(RuntimeError, match="handler blew up"), store.unit_of_work() as uow:
+        uow.ensure_conversation("c1", "console")
+        uow.append(event())
+        uow.save_tracker("c1", {"turn": 1}, None)
+        uow.audit(AuditRecord("revealed", "p", entity_type="CREDIT_CARD", conversation_id="c1"))
+        fp = uow.fingerprint("customer:1", "CREDIT_CARD", Sensitive(CARD_DIGITS))
+        uow.vault_put("c1", TOKEN, "CREDIT_CARD", Sensitive(CARD), fp, "customer:1")
+        uow.outbox_add(event(destination="analytics"))
+        uow.consent("c1", "analytics", False)
+        raise RuntimeError("handler blew up")
     assert store.conversations() == []
     assert store.transcript("c1") == []
     assert store.audit_log() == []
@@ -102,10 +100,9 @@ def test_version_conflict(store: SqlStore, stored_version: int | None, expected_
         version = None
         for _ in range(stored_version or 0):
             version = uow.save_tracker("c1", {"v": version}, version)
-    with pytest.raises(VersionConflict) as info:
-        with store.unit_of_work() as uow:
-            uow.append(event())  # rolled back with the failed save
-            uow.save_tracker("c1", {"mine": True}, expected_version)
+    with pytest.raises(VersionConflict) as info, store.unit_of_work() as uow:
+        uow.append(event())  # rolled back with the failed save
+        uow.save_tracker("c1", {"mine": True}, expected_version)
     assert isinstance(info.value, StoreError) and info.value.code == "store_conflict"
     assert store.transcript("c1") == []
     with store.unit_of_work() as uow:
@@ -119,9 +116,8 @@ def test_two_writers_one_wins(store: SqlStore) -> None:
         a_state, a_version = a.get_tracker("c1"), a.tracker_version("c1")
     with store.unit_of_work() as b:
         b.save_tracker("c1", {"turn": 1, "by": "b"}, b.tracker_version("c1"))
-    with pytest.raises(VersionConflict):
-        with store.unit_of_work() as a:
-            a.save_tracker("c1", {**(a_state or {}), "by": "a"}, a_version)
+    with pytest.raises(VersionConflict), store.unit_of_work() as a:
+        a.save_tracker("c1", {**(a_state or {}), "by": "a"}, a_version)
     with store.unit_of_work() as uow:
         assert uow.get_tracker("c1") == {"turn": 1, "by": "b"}
         assert uow.tracker_version("c1") == 2
@@ -144,17 +140,15 @@ def test_two_writers_one_wins(store: SqlStore) -> None:
          "raw-str-outbox", "transcript-to-outbox", "dict-audit"],
 )
 def test_only_redacted_events_for_the_right_destination(store: SqlStore, method: str, bad: object) -> None:
-    with pytest.raises(TypeError) as info:
-        with store.unit_of_work() as uow:
-            getattr(uow, method)(bad)
+    with pytest.raises(TypeError) as info, store.unit_of_work() as uow:
+        getattr(uow, method)(bad)
     assert CARD not in str(info.value)
     assert store.transcript("c1") == [] and store.outbox_pending() == []
 
 
 def test_event_data_must_be_plain_values(store: SqlStore) -> None:
-    with pytest.raises(TypeError) as info:
-        with store.unit_of_work() as uow:
-            uow.append(event(data={"slot": Sensitive(CARD)}))  # type: ignore[dict-item]
+    with pytest.raises(TypeError) as info, store.unit_of_work() as uow:
+        uow.append(event(data={"slot": Sensitive(CARD)}))  # type: ignore[dict-item]
     assert CARD not in str(info.value)
 
 
@@ -180,10 +174,9 @@ def test_vault_put_is_idempotent_and_never_renumbers(store: SqlStore) -> None:
     with store.unit_of_work() as uow:
         uow.vault_put("c1", TOKEN, "CREDIT_CARD", Sensitive(CARD), fp, "customer:1")
     other = "5500 0000 0000 0004"
-    with pytest.raises(StoreError) as info:
-        with store.unit_of_work() as uow:
-            other_fp = uow.fingerprint("customer:1", "CREDIT_CARD", Sensitive(other))
-            uow.vault_put("c1", TOKEN, "CREDIT_CARD", Sensitive(other), other_fp, "customer:1")
+    with pytest.raises(StoreError) as info, store.unit_of_work() as uow:
+        other_fp = uow.fingerprint("customer:1", "CREDIT_CARD", Sensitive(other))
+        uow.vault_put("c1", TOKEN, "CREDIT_CARD", Sensitive(other), other_fp, "customer:1")
     assert other not in str(info.value)
     with store.unit_of_work() as uow:
         assert uow.vault_get("c1", TOKEN) == Sensitive(CARD)
@@ -199,17 +192,15 @@ def test_vault_put_is_idempotent_and_never_renumbers(store: SqlStore) -> None:
     ids=["token", "entity-type", "fingerprint"],
 )
 def test_vault_columns_stored_in_clear_refuse_values(store: SqlStore, token: str, entity_type: str, fp: str, value: Sensitive[str]) -> None:
-    with pytest.raises(ValueError) as info:
-        with store.unit_of_work() as uow:
-            uow.vault_put("c1", token, entity_type, value, fp, "customer:1")
+    with pytest.raises(ValueError) as info, store.unit_of_work() as uow:
+        uow.vault_put("c1", token, entity_type, value, fp, "customer:1")
     assert CARD not in str(info.value) and CARD_DIGITS not in str(info.value)
     assert CARD not in all_rows_text(store)
 
 
 def test_vault_put_refuses_a_bare_string(store: SqlStore) -> None:
-    with pytest.raises(TypeError):
-        with store.unit_of_work() as uow:
-            uow.vault_put("c1", TOKEN, "CREDIT_CARD", CARD, "ab" * 16, "customer:1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError), store.unit_of_work() as uow:
+        uow.vault_put("c1", TOKEN, "CREDIT_CARD", CARD, "ab" * 16, "customer:1")  # type: ignore[arg-type]
 
 
 def test_forget_crypto_shreds(store: SqlStore) -> None:
@@ -239,9 +230,9 @@ def test_vault_value_is_bound_to_its_conversation_and_token(store: SqlStore) -> 
         uow.ensure_conversation("c2", "console")
         row = uow._conn.execute(select(*[c for c in Base.metadata.tables["vault"].columns if c.name != "id"])).one()._mapping
         uow._conn.execute(insert(Base.metadata.tables["vault"]).values({**row, "conversation_id": "c2"}))
-    with pytest.raises(StoreError) as info:  # VaultError: the copied row does not decrypt elsewhere
-        with store.unit_of_work() as uow:
-            uow.vault_get("c2", TOKEN)
+    # VaultError (a StoreError): the copied row does not decrypt elsewhere.
+    with pytest.raises(StoreError) as info, store.unit_of_work() as uow:
+        uow.vault_get("c2", TOKEN)
     assert info.value.code == "vault_error"
 
 
@@ -260,10 +251,9 @@ def test_planted_value_is_only_ever_encrypted(store: SqlStore) -> None:
 
 def test_store_error_holds_no_bound_values(store: SqlStore) -> None:
     planted = f"conv-{CARD}"
-    with pytest.raises(StoreError) as info:
-        with store.unit_of_work() as uow:
-            for _ in range(2):  # a primary-key violation whose key is the planted value
-                uow._conn.execute(insert(Conversation).values(id=planted, channel="x", created_at="t", updated_at="t"))
+    with pytest.raises(StoreError) as info, store.unit_of_work() as uow:
+        for _ in range(2):  # a primary-key violation whose key is the planted value
+            uow._conn.execute(insert(Conversation).values(id=planted, channel="x", created_at="t", updated_at="t"))
     err = info.value
     assert str(err) == "store operation failed (IntegrityError)"
     assert err.__cause__ is None and err.__context__ is None

@@ -5,19 +5,19 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from store_helpers import CARD, CARD_DIGITS, TOKEN, event, put_card
 
 from safebot.errors import ConfigError
 from safebot.redaction.audit import AuditRecord
 from safebot.redaction.vault import MASTER_KEY_ENV, KeyRing
 from safebot.sensitive import Sensitive
-from safebot.stores import SqlStore
+from safebot.stores import SqlStore, VersionConflict
 from safebot.stores._schema import DataKeyRow
-
-from store_helpers import CARD, CARD_DIGITS, TOKEN, event, put_card
 
 PLANTED = [CARD, CARD_DIGITS, "4111-1111-1111-1111", "1111 1111 1111"]
 
@@ -110,10 +110,44 @@ def test_forgotten_key_is_gone_from_the_file(sqlite_store: SqlStore, tmp_path: P
         assert uow.vault_get("c1", TOKEN) is None
 
 
-def test_in_memory_store() -> None:
+def test_in_memory_store_reads_during_a_unit_of_work() -> None:
     store = SqlStore("sqlite://", keyring=KeyRing.generate())
     try:
         put_card(store)
-        assert store.conversations() == ["c1"]
+        with store.unit_of_work() as uow:
+            uow.append(event())
+            assert store.transcript("c1") == []  # another connection: not yet committed
+        assert len(store.transcript("c1")) == 1
     finally:
         store.close()
+
+
+def test_concurrent_turns_on_one_file(sqlite_store: SqlStore) -> None:
+    """Read-modify-write turns from several threads: none fails with 'database is locked'
+    (units of work take the write lock up front) and no tracker update is lost."""
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for turn in range(8):
+                while True:
+                    try:
+                        with sqlite_store.unit_of_work() as uow:
+                            state = uow.get_tracker("c1") or {"count": 0}
+                            uow.append(event(cid="c1", turn=turn, data={"worker": n}))
+                            uow.save_tracker("c1", {"count": state["count"] + 1}, uow.tracker_version("c1"))
+                        break
+                    except VersionConflict:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sqlite_store.unit_of_work() as uow:
+        assert uow.get_tracker("c1") == {"count": 32}
+    assert len(sqlite_store.transcript("c1")) == 32

@@ -73,7 +73,7 @@ class VaultError(StoreError):
 class DataKey:
     """One customer's data key. Masks itself; the bytes never reach a repr, log or pickle."""
 
-    __slots__ = ("_key", "_fingerprint_key")
+    __slots__ = ("_fingerprint_key", "_key")
     _key: bytes
     _fingerprint_key: bytes
 

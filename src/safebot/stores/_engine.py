@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
 
 from safebot.errors import ConfigError
 
-__all__ = ["BUSY_TIMEOUT_MS", "WRITE_OPTION", "make_engine", "normalise_url"]
+__all__ = ["BUSY_TIMEOUT_MS", "WRITE_OPTION", "is_memory_url", "make_engine", "normalise_url", "private_sqlite_file"]
 
 BUSY_TIMEOUT_MS = 5000
 #: execution option that makes SQLite open the transaction with BEGIN IMMEDIATE
@@ -23,6 +26,11 @@ def normalise_url(url: str) -> URL:
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def is_memory_url(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
@@ -38,10 +46,8 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             raise ConfigError("a store schema is only supported on PostgreSQL")
         # Pooled connections move between threads, one thread at a time.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
-        if parsed.database in (None, "", ":memory:"):
-            kwargs["poolclass"] = StaticPool  # one shared in-memory database, not one per connection
         engine = create_engine(parsed, **kwargs)
-        _configure_sqlite(engine, memory=parsed.database in (None, "", ":memory:"))
+        _configure_sqlite(engine)
     else:
         engine = create_engine(parsed, **kwargs)
     if schema is not None:
@@ -49,15 +55,24 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     return engine
 
 
-def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
+def private_sqlite_file() -> tuple[str, Callable[[], None]]:
+    """A URL for a fresh SQLite file in a private temp dir, and the function that removes it.
+
+    ``sqlite://`` (in-memory) is served this way: a memory database is one connection, so a
+    read during an open unit of work would share (and end) the writer's transaction.
+    """
+    directory = tempfile.mkdtemp(prefix="safebot-")
+    return f"sqlite:///{directory}/memory.sqlite3", partial(shutil.rmtree, directory, ignore_errors=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module, so BEGIN is ours (below).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            cur.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         # Deleted rows are overwritten with zeros: a forgotten data key must not survive in

@@ -28,15 +28,15 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
-    "Base",
-    "Conversation",
-    "Tracker",
-    "TranscriptRow",
     "AuditRow",
-    "VaultRow",
+    "Base",
+    "ConsentRow",
+    "Conversation",
     "DataKeyRow",
     "OutboxRow",
-    "ConsentRow",
+    "Tracker",
+    "TranscriptRow",
+    "VaultRow",
     "now",
 ]
 

@@ -27,7 +27,7 @@ from safebot.stores._schema import (
     now,
 )
 
-__all__ = ["UnitOfWork", "ConnectionKeyStorage"]
+__all__ = ["ConnectionKeyStorage", "UnitOfWork"]
 
 # These columns are stored in clear, so they must look like what they are and nothing else:
 # a customer value passed by mistake as a token or kind is refused, not written.
@@ -45,7 +45,7 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
     """
     name = conn.dialect.name
     # RETURNING rather than rowcount: psycopg reports -1 for some INSERTs.
-    first_pk = list(table.primary_key.columns)[0]
+    first_pk = next(iter(table.primary_key.columns))
     if name == "sqlite":
         stmt: Any = sqlite.insert(table).values(**values).on_conflict_do_nothing().returning(first_pk)
     elif name == "postgresql":

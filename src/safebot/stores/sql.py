@@ -5,7 +5,8 @@ database (SQLite by default, PostgreSQL at scale), through SQLAlchemy 2.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,21 @@ from sqlalchemy.schema import CreateSchema
 
 from safebot.errors import ConfigError
 from safebot.redaction.vault import KeyRing
-from safebot.stores._engine import WRITE_OPTION, make_engine
+from safebot.stores._engine import WRITE_OPTION, is_memory_url, make_engine, private_sqlite_file
 from safebot.stores._errors import mapped_errors
-from safebot.stores._schema import AuditRow, Base, ConsentRow, Conversation, OutboxRow, TranscriptRow, VaultRow, now
+from safebot.stores._schema import (
+    AuditRow,
+    Base,
+    ConsentRow,
+    Conversation,
+    OutboxRow,
+    TranscriptRow,
+    VaultRow,
+    now,
+)
 from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork
 
-__all__ = ["SqlStore", "STATE_DIR"]
+__all__ = ["STATE_DIR", "SqlStore"]
 
 #: a bot's own state directory, inside the bot directory; never committed
 STATE_DIR = ".safebot"
@@ -36,7 +46,8 @@ class SqlStore:
     ['c1']
     >>> store.close()
 
-    ``schema`` (PostgreSQL only) puts every table in that schema, created if missing.
+    ``sqlite://`` (in-memory) is served from a private temporary file deleted at
+    :meth:`close`, so it behaves exactly like a file store. ``schema`` (PostgreSQL only) puts every table in that schema, created if missing.
     Every database failure surfaces as ``StoreError("store operation failed (<Type>)")``:
     no SQL, no bound values.
     """
@@ -45,6 +56,11 @@ class SqlStore:
         if not isinstance(keyring, KeyRing):
             raise TypeError("SqlStore needs a KeyRing")
         self._keyring = keyring
+        self._cleanup: Callable[[], None] | None = None
+        if is_memory_url(url):
+            url, cleanup = private_sqlite_file()
+            # Removed at close(), or when the store is garbage-collected without one.
+            self._cleanup = weakref.finalize(self, cleanup)
         self._engine: Engine = make_engine(url, schema=schema)
         self._write: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self.backend = self._engine.dialect.name
@@ -92,14 +108,13 @@ class SqlStore:
         Database errors become :class:`StoreError` with a safe message; any other exception
         (a TypeError for a raw string, a handler error) rolls back and propagates unchanged.
         """
-        with mapped_errors():
-            with self._write.begin() as conn:
-                uow = UnitOfWork(conn, self._keyring)
-                try:
-                    yield uow
-                    uow._finish()
-                finally:
-                    uow._close()
+        with mapped_errors(), self._write.begin() as conn:
+            uow = UnitOfWork(conn, self._keyring)
+            try:
+                yield uow
+                uow._finish()
+            finally:
+                uow._close()
 
     def forget(self, customer_key_id: str) -> int:
         """Crypto-shred a customer: delete their data key; returns the vault rows made unreadable.
@@ -122,9 +137,8 @@ class SqlStore:
         """SQLite: copy the WAL into the database file and truncate it (no-op elsewhere)."""
         if self.backend != "sqlite":
             return
-        with mapped_errors():
-            with self._engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        with mapped_errors(), self._engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading ---------------------------------------------------------------------------
     def transcript(self, cid: str) -> list[dict[str, Any]]:
@@ -180,14 +194,15 @@ class SqlStore:
         return self._outbox_update(ids, sent=False)
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection (and delete the file behind ``sqlite://``)."""
         self._engine.dispose()
+        if self._cleanup is not None:
+            self._cleanup()
 
     # -- internals -------------------------------------------------------------------------
     def _read(self, stmt: Any) -> list[Any]:
-        with mapped_errors():
-            with self._engine.connect() as conn:
-                return list(conn.execute(stmt))
+        with mapped_errors(), self._engine.connect() as conn:
+            return list(conn.execute(stmt))
 
     def _outbox_update(self, ids: Iterable[int], *, sent: bool) -> int:
         id_list = [int(i) for i in ids]
@@ -202,7 +217,6 @@ class SqlStore:
             .values(**values)
             .returning(OutboxRow.id)
         )
-        with mapped_errors():
-            with self._write.begin() as conn:
-                return len(conn.execute(stmt).all())
+        with mapped_errors(), self._write.begin() as conn:
+            return len(conn.execute(stmt).all())
 
