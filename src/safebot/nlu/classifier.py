@@ -1,0 +1,487 @@
+"""The intent classifier: features -> linear SVM -> calibrated confidence -> out-of-scope check.
+
+>>> examples = [("what's my balance", "check_balance"), ("how much money do I have", "check_balance"),
+...             ("I lost my card", "lost_card"), ("my card was stolen", "lost_card")]
+>>> clf = IntentClassifier.train(examples, out_of_scope=["tell me a joke"])   # doctest: +SKIP
+>>> p = clf.predict("how much is in my account")                            # doctest: +SKIP
+>>> p.intent, round(p.confidence, 2)                                         # doctest: +SKIP
+('check_balance', 0.83)
+>>> clf.predict("what's the weather in paris").intent is None               # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from safebot.errors import ConfigError
+from safebot.nlu.encoder import Encoder, encoder_available, get_encoder
+from safebot.nlu.features import Featuriser, prepare_text
+from safebot.nlu.oos import (
+    OperatingPoint,
+    OosWeights,
+    choose_threshold,
+    evaluate_threshold,
+    fit_temperature,
+    knn_similarity,
+)
+from safebot.nlu.placeholders import normalise_placeholders
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import scipy.sparse as sp
+
+__all__ = ["ClassifierConfig", "IntentClassifier", "Prediction"]
+
+FORMAT = "safebot-intent-classifier/1"
+_OOS_LABEL = "\x00out_of_scope"  # cannot clash with an intent name from nlu.yml
+
+EncoderChoice = Encoder | None | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Training settings. The defaults were chosen on dev splits (BANKING77 train hold-out,
+    CLINC150 val, ATIS dev), never on a test split.
+
+    ``false_reject_rate`` is the share of in-scope messages the out-of-scope check may turn
+    away on held-out data: the one knob for the in-scope / out-of-scope trade-off.
+    """
+
+    c: float = 0.5  # LinearSVC regularisation
+    embedding_weight: float = 2.0  # see features.py
+    false_reject_rate: float = 0.02
+    validation_fraction: float = 0.15  # hold-out used to choose the threshold, then refit on all
+    cv_folds_below: int = 2000  # smaller sets use 5-fold cross-validation instead of one hold-out
+    oos: OosWeights = field(default_factory=OosWeights)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The result for one text.
+
+    ``intent`` is ``None`` when the text is out of scope. ``confidence`` is in [0, 1]: for an
+    intent, P(in scope) x P(intent | in scope); for ``None``, 1 - P(in scope). ``ranking`` holds
+    the best in-scope intents with P(intent | in scope), even when ``intent`` is ``None``.
+    """
+
+    intent: str | None
+    confidence: float
+    ranking: tuple[tuple[str, float], ...] = ()
+    oos_score: float = 0.0
+
+
+@dataclass
+class _Model:
+    """Everything a prediction needs; arrays only, so it saves without pickle."""
+
+    featuriser: Featuriser
+    classes: list[str]  # intents, then _OOS_LABEL if out-of-scope examples were given
+    coef: npt.NDArray[np.float32]  # (n_features, n_classes)
+    intercept: npt.NDArray[np.float32]
+    refs: npt.NDArray[np.float32] | sp.csr_matrix  # unit-norm in-scope training rows for k-NN
+    temperature: float = 1.0
+    point: OperatingPoint = field(default_factory=lambda: OperatingPoint(-math.inf, 1.0))
+
+
+class IntentClassifier:
+    """Intent classifier with out-of-scope detection. Build with :meth:`train` or :meth:`load`.
+
+    Thread-safe for prediction. Without the ``embeddings`` extra (or with ``encoder=None``) it
+    runs on TF-IDF features alone: a few points less accurate, no torch needed.
+    """
+
+    def __init__(
+        self, model: _Model, encoder: Encoder | None, config: ClassifierConfig
+    ) -> None:
+        self._model = model
+        self._encoder = encoder
+        self.config = config
+
+    # -- training ----------------------------------------------------------------------------
+    @classmethod
+    def train(
+        cls,
+        examples: Iterable[tuple[str, str]],
+        out_of_scope: Iterable[str] = (),
+        *,
+        config: ClassifierConfig | None = None,
+        encoder: EncoderChoice = "auto",
+    ) -> IntentClassifier:
+        """Train on ``(text, intent)`` pairs; ``out_of_scope`` texts teach what to refuse.
+
+        Part of the data is held out to calibrate confidences and choose the out-of-scope
+        threshold, then the model is refit on everything. ``encoder="auto"`` uses MiniLM when
+        the ``embeddings`` extra is installed; ``encoder=None`` trains a sparse-only model.
+
+        >>> clf = IntentClassifier.train([("hi", "greet"), ("bye", "goodbye")], encoder=None)  # doctest: +SKIP
+        """
+        import numpy as np
+
+        cfg = config or ClassifierConfig()
+        pairs = [(str(t), str(i)) for t, i in examples]
+        oos_texts = [str(t) for t in out_of_scope]
+        if not pairs:
+            raise ValueError("no training examples")
+        intents = sorted({i for _, i in pairs})
+        if len(intents) + (1 if oos_texts else 0) < 2:
+            raise ValueError("need at least two intents, or one intent and out-of-scope examples")
+        enc = _resolve_encoder(encoder)
+
+        texts = [t for t, _ in pairs] + oos_texts
+        labels = np.array([i for _, i in pairs] + [_OOS_LABEL] * len(oos_texts), dtype=object)
+        prepared = [prepare_text(t) for t in texts]
+        emb = enc.encode([normalise_placeholders(t) for t in texts]) if enc is not None else None
+
+        # Held-out scores: out-of-fold for small sets, one stratified hold-out for large ones.
+        folds = _folds(labels, cfg)
+        held_scores: list[npt.NDArray[np.float64]] = []
+        held_dec: list[npt.NDArray[np.float64]] = []
+        held_idx: list[npt.NDArray[np.int64]] = []
+        for train_idx, val_idx in folds:
+            model = _fit(prepared, labels, emb, train_idx, cfg)
+            dec, score = _score(model, [prepared[i] for i in val_idx], None if emb is None else emb[val_idx], cfg)
+            held_dec.append(dec)
+            held_scores.append(score)
+            held_idx.append(val_idx)
+
+        final = _fit(prepared, labels, emb, np.arange(len(labels)), cfg)
+        if held_idx:
+            idx = np.concatenate(held_idx)
+            final.temperature, final.point = _calibrate(
+                final.classes, labels[idx], np.vstack(held_dec), np.concatenate(held_scores), cfg
+            )
+        return cls(final, enc, cfg)
+
+    # -- prediction --------------------------------------------------------------------------
+    def predict(self, text: str) -> Prediction:
+        """Classify one (redacted) text.
+
+        >>> clf.predict("I want to report a stolen card")   # doctest: +SKIP
+        Prediction(intent='lost_card', confidence=0.91, ...)
+        """
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify many texts at once (the encoder batches them: much faster than a loop)."""
+        import numpy as np
+
+        if not texts:
+            return []
+        m = self._model
+        emb = (
+            self._encoder.encode([normalise_placeholders(t) for t in texts])
+            if self._encoder is not None
+            else None
+        )
+        dec, score = _score(m, [prepare_text(t) for t in texts], emb, self.config)
+        n_in = len(m.classes) - (1 if m.classes[-1] == _OOS_LABEL else 0)
+        probs = _softmax(dec[:, :n_in] * m.temperature)
+        p_in = 1.0 / (1.0 + np.exp(-np.clip((score - m.point.threshold) / m.point.scale, -50, 50)))
+        out: list[Prediction] = []
+        for row, s, pin in zip(probs, score, p_in, strict=True):
+            order = np.argsort(-row)[:5]
+            ranking = tuple((m.classes[j], float(row[j])) for j in order)
+            if s >= m.point.threshold:
+                out.append(Prediction(ranking[0][0], float(pin * ranking[0][1]), ranking, float(s)))
+            else:
+                out.append(Prediction(None, float(1.0 - pin), ranking, float(s)))
+        return out
+
+    # -- operating point -----------------------------------------------------------------------
+    @property
+    def operating_point(self) -> OperatingPoint:
+        """The out-of-scope threshold in use and what it did on held-out data."""
+        return self._model.point
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        """The intents this model can return."""
+        return tuple(c for c in self._model.classes if c != _OOS_LABEL)
+
+    def choose_operating_point(
+        self,
+        examples: Iterable[tuple[str, str]],
+        out_of_scope: Iterable[str] = (),
+        false_reject_rate: float | None = None,
+    ) -> OperatingPoint:
+        """Re-choose the out-of-scope threshold on a labelled validation set and use it.
+
+        For benchmarks with an official validation split (CLINC150 val + oos_val); the same
+        rule as in training: the rejection budget ``false_reject_rate``.
+        """
+        import numpy as np
+
+        pairs = list(examples)
+        oos = list(out_of_scope)
+        rate = self.config.false_reject_rate if false_reject_rate is None else false_reject_rate
+        s_in, correct = self._held_out_scores(pairs)
+        s_oos = self._held_out_scores([(t, _OOS_LABEL) for t in oos])[0] if oos else np.zeros(0)
+        point = choose_threshold(s_in, correct, s_oos, rate)
+        self._model.point = point
+        return point
+
+    def evaluate_operating_point(
+        self, examples: Iterable[tuple[str, str]], out_of_scope: Iterable[str] = ()
+    ) -> OperatingPoint:
+        """In-scope accuracy, false rejects and out-of-scope recall of the current threshold."""
+        import numpy as np
+
+        pairs = list(examples)
+        oos = list(out_of_scope)
+        s_in, correct = self._held_out_scores(pairs)
+        s_oos = self._held_out_scores([(t, _OOS_LABEL) for t in oos])[0] if oos else np.zeros(0)
+        p = self._model.point
+        return evaluate_threshold(p.threshold, s_in, correct, s_oos, p.scale)
+
+    def _held_out_scores(
+        self, pairs: list[tuple[str, str]]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        import numpy as np
+
+        m = self._model
+        texts = [t for t, _ in pairs]
+        emb = self._encoder.encode([normalise_placeholders(t) for t in texts]) if self._encoder else None
+        dec, score = _score(m, [prepare_text(t) for t in texts], emb, self.config)
+        n_in = len(m.classes) - (1 if m.classes[-1] == _OOS_LABEL else 0)
+        best = np.array(m.classes[:n_in], dtype=object)[dec[:, :n_in].argmax(axis=1)]
+        correct = best == np.array([i for _, i in pairs], dtype=object)
+        return score, correct
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the model to one ``.npz`` file (arrays and JSON only; loading runs no code)."""
+        import numpy as np
+        import scipy.sparse as sp
+
+        m = self._model
+        feat_meta, arrays = m.featuriser.state()
+        meta: dict[str, Any] = {
+            "format": FORMAT,
+            "encoder": None if self._encoder is None else self._encoder.name,
+            "classes": m.classes,
+            "temperature": m.temperature,
+            "point": asdict(m.point),
+            "config": _config_to_json(self.config),
+            "featuriser": feat_meta,
+        }
+        arrays = dict(arrays)
+        arrays["coef"] = m.coef
+        arrays["intercept"] = m.intercept
+        if sp.issparse(m.refs):
+            refs = sp.csr_matrix(m.refs)
+            arrays["refs_data"], arrays["refs_indices"] = refs.data, refs.indices
+            arrays["refs_indptr"] = refs.indptr
+            arrays["refs_shape"] = np.array(refs.shape, dtype=np.int64)
+        else:
+            arrays["refs"] = np.asarray(m.refs)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a crash never leaves a half-written model behind.
+        tmp = target.with_name(target.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: EncoderChoice = "auto") -> IntentClassifier:
+        """Load a model written by :meth:`save`. Raises :class:`ConfigError` if it is unusable."""
+        import numpy as np
+        import scipy.sparse as sp
+
+        where = str(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("intent model not found; run 'safebot train' first", path=where) from None
+        except (OSError, ValueError, KeyError):
+            raise ConfigError("not a safebot intent model (unreadable file)", path=where) from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ConfigError(f"not a safebot intent model (expected format {FORMAT})", path=where)
+        enc: Encoder | None = None
+        if meta["encoder"] is not None:
+            enc = _resolve_encoder(encoder)
+            if enc is None:
+                raise ConfigError(
+                    "this model needs the sentence encoder; install safebot[embeddings]", path=where
+                )
+            if enc.name != meta["encoder"]:
+                raise ConfigError(
+                    f"model was trained with encoder {meta['encoder']!r}, not {enc.name!r}", path=where
+                )
+        if "refs" in arrays:
+            refs: Any = arrays["refs"]
+        else:
+            shape = tuple(int(x) for x in arrays["refs_shape"])
+            refs = sp.csr_matrix((arrays["refs_data"], arrays["refs_indices"], arrays["refs_indptr"]), shape=shape)
+        model = _Model(
+            featuriser=Featuriser.from_state(meta["featuriser"], arrays),
+            classes=list(meta["classes"]),
+            coef=arrays["coef"],
+            intercept=arrays["intercept"],
+            refs=refs,
+            temperature=float(meta["temperature"]),
+            point=OperatingPoint(**meta["point"]),
+        )
+        return cls(model, enc, _config_from_json(meta["config"]))
+
+
+# -- helpers (module-private) -------------------------------------------------------------------
+def _resolve_encoder(choice: EncoderChoice) -> Encoder | None:
+    if choice == "auto":
+        return get_encoder() if encoder_available() else None
+    return choice
+
+
+def _folds(
+    labels: npt.NDArray[Any], cfg: ClassifierConfig
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """Train/held-out index pairs. A class with a single example always stays in training."""
+    import numpy as np
+
+    rng = np.random.default_rng(cfg.seed)
+    counts = Counter(labels.tolist())
+    n_folds = 5 if len(labels) < cfg.cv_folds_below else 1
+    assign = np.full(len(labels), -1, dtype=np.int64)  # -1: never held out
+    for label, count in counts.items():
+        if count < 2:
+            continue
+        idx = rng.permutation(np.flatnonzero(labels == label))
+        if n_folds == 1:
+            n_hold = max(1, int(round(count * cfg.validation_fraction)))
+            assign[idx[:n_hold]] = 0
+        else:
+            # Never hold out every example of a class in one fold.
+            assign[idx] = np.arange(count) % min(n_folds, count)
+    folds = []
+    for f in range(n_folds):
+        val = np.flatnonzero(assign == f)
+        train = np.flatnonzero(assign != f)
+        if len(val) and len(set(labels[train].tolist())) >= 2:
+            folds.append((train, val))
+    return folds
+
+
+def _fit(
+    prepared: list[str],
+    labels: npt.NDArray[Any],
+    emb: npt.NDArray[np.float32] | None,
+    idx: npt.NDArray[np.int64],
+    cfg: ClassifierConfig,
+) -> _Model:
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    texts = [prepared[i] for i in idx]
+    y = labels[idx]
+    featuriser = Featuriser(cfg.embedding_weight).fit(texts)
+    sub_emb = None if emb is None else emb[idx]
+    x = featuriser.transform(texts, sub_emb)
+    intents = sorted(set(y.tolist()) - {_OOS_LABEL})
+    classes = intents + ([_OOS_LABEL] if _OOS_LABEL in set(y.tolist()) else [])
+    svm = LinearSVC(C=cfg.c, random_state=cfg.seed).fit(x, y)
+    order = [list(svm.classes_).index(c) for c in classes] if len(svm.classes_) > 2 else None
+    if order is None:
+        # Binary LinearSVC keeps one weight vector, for classes_[1]; store both sides.
+        w, b = svm.coef_[0], svm.intercept_[0]
+        coef_by_class = {svm.classes_[0]: (-w, -b), svm.classes_[1]: (w, b)}
+        coef = np.stack([coef_by_class[c][0] for c in classes], axis=1)
+        intercept = np.array([coef_by_class[c][1] for c in classes])
+    else:
+        coef = svm.coef_[order].T
+        intercept = svm.intercept_[order]
+    in_scope = y != _OOS_LABEL
+    refs: Any = _unit_rows(sub_emb[in_scope]) if sub_emb is not None else _sparse_refs(featuriser, texts, in_scope)
+    return _Model(
+        featuriser,
+        classes,
+        np.ascontiguousarray(coef, dtype=np.float32),
+        np.asarray(intercept, dtype=np.float32),
+        refs,
+    )
+
+
+def _unit_rows(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    import numpy as np
+
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def _sparse_refs(featuriser: Featuriser, texts: list[str], mask: npt.NDArray[np.bool_]) -> sp.csr_matrix:
+    from sklearn.preprocessing import normalize
+
+    rows = featuriser.sparse([t for t, keep in zip(texts, mask, strict=True) if keep])
+    return normalize(rows)
+
+
+def _score(
+    m: _Model,
+    prepared: list[str],
+    emb: npt.NDArray[np.float32] | None,
+    cfg: ClassifierConfig,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Decision values (n, n_classes) and the out-of-scope score (n,)."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    x = m.featuriser.transform(prepared, emb)
+    dec = np.asarray(x @ m.coef, dtype=np.float64) + m.intercept
+    has_oos = m.classes[-1] == _OOS_LABEL
+    n_in = len(m.classes) - (1 if has_oos else 0)
+    top = dec[:, :n_in].max(axis=1)
+    queries: Any = _unit_rows(emb) if emb is not None else normalize(m.featuriser.sparse(prepared))
+    knn = knn_similarity(queries, m.refs, cfg.oos.k)
+    score = top + cfg.oos.knn * knn
+    if has_oos:
+        score = score - cfg.oos.oos * dec[:, -1]
+    return dec, score
+
+
+def _calibrate(
+    classes: list[str],
+    labels: npt.NDArray[Any],
+    dec: npt.NDArray[np.float64],
+    score: npt.NDArray[np.float64],
+    cfg: ClassifierConfig,
+) -> tuple[float, OperatingPoint]:
+    """Temperature and out-of-scope threshold from held-out decisions and scores."""
+    import numpy as np
+
+    n_in = len(classes) - (1 if classes[-1] == _OOS_LABEL else 0)
+    is_in = labels != _OOS_LABEL
+    index = {c: i for i, c in enumerate(classes[:n_in])}
+    truth = np.array([index[c] for c in labels[is_in]], dtype=np.int64)
+    dec_in = dec[is_in, :n_in]
+    temperature = fit_temperature(dec_in, truth)
+    correct = dec_in.argmax(axis=1) == truth
+    point = choose_threshold(score[is_in], correct, score[~is_in], cfg.false_reject_rate)
+    return temperature, point
+
+
+def _config_to_json(cfg: ClassifierConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def _config_from_json(data: dict[str, Any]) -> ClassifierConfig:
+    oos = OosWeights(**data.pop("oos"))
+    return ClassifierConfig(**data, oos=oos)
+
+
+def _softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
