@@ -72,7 +72,7 @@ class Conversation(Base):
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     customer_key_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    channel: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(64))  # as long as _uow accepts
     created_at: Mapped[str] = mapped_column(String(40), default=now)
     updated_at: Mapped[str] = mapped_column(String(40), default=now)
 
