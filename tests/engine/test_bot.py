@@ -152,3 +152,17 @@ def test_same_value_keeps_its_placeholder_across_turns(minibank: Bot) -> None:
 def test_raw_string_to_sink_is_a_type_error(minibank: Bot) -> None:
     with pytest.raises(TypeError):
         minibank.test_analytics.emit("my card is 4111 1111 1111 1111")  # type: ignore[attr-defined]
+
+
+def test_forget_customer_shreds_their_conversations(minibank: Bot) -> None:
+    c = cid()
+    minibank.handle_sync(c, f"freeze card {CARD}")
+    minibank.handle_sync(c, "check my balance")
+    minibank.handle_sync(c, "12/03/1984")
+    minibank.handle_sync(c, "4242")
+    assert minibank.tracker(c).customer_id == "C1"
+    assert minibank.forget_customer("C1") >= 2
+    with minibank.store.unit_of_work() as uow:
+        assert uow.vault_get(c, "<CREDIT_CARD_1>") is None
+        assert uow.vault_get(c, "<DATE_OF_BIRTH_1>") is None
+    assert minibank.store.transcript(c)  # the redacted transcript stays

@@ -119,7 +119,7 @@ class Bot:
         store = SqlStore.for_bot_dir(bot_dir, url=store_url or config.store.url)
         redactor = Redactor(policy, audit=_collect_audit, hmac_key=analytics_key(bot_dir))
         routes = load_routes(bot_dir, config.handlers)
-        all_sinks = list(sinks) + _analytics_sinks(bot_dir, config) + [_handoff_queue(bot_dir)]
+        all_sinks = list(sinks) + _analytics_sinks(bot_dir, config, store) + [_handoff_queue(bot_dir)]
         return cls(bot_dir, config, redactor, classifier, EntityExtractor.from_training_data(data), store, routes, all_sinks)
 
     # -- turns --------------------------------------------------------------------------------
@@ -167,6 +167,15 @@ class Bot:
             version = uow.tracker_version(conversation_id)
         return Tracker.from_state(conversation_id, state, version)
 
+    def forget_customer(self, customer_id: str) -> int:
+        """Right to erasure by crypto-shredding: delete the data keys of every conversation
+        linked to ``customer_id`` at verification. Vault values become unreadable; the
+        redacted transcript stays. Returns the number of vault values shredded."""
+        shredded = 0
+        for cid in self.store.conversations(customer_key_id=f"customer:{customer_id}"):
+            shredded += self.store.forget(f"conversation:{cid}")
+        return shredded
+
     def exporter_files(self) -> list[Path]:
         return [self.bot_dir / a.path for a in self.config.analytics if a.type == "jsonl" and a.path]
 
@@ -193,7 +202,7 @@ class Bot:
         self.store.close()
 
 
-def _analytics_sinks(bot_dir: Path, config: BotConfig) -> list[Sink]:
+def _analytics_sinks(bot_dir: Path, config: BotConfig, store: SqlStore) -> list[Sink]:
     from safebot.sinks import JsonlExporter, WebhookExporter
 
     out: list[Sink] = []
@@ -205,7 +214,8 @@ def _analytics_sinks(bot_dir: Path, config: BotConfig) -> list[Sink]:
         else:
             if not a.url:
                 raise ConfigError("a webhook exporter needs a url", path=str(bot_dir / "bot.yaml"), field=f"analytics[{i}].url")
-            out.append(WebhookExporter(a.url, timeout=a.timeout))
+            # Failed deliveries wait in the store's outbox, so they survive a restart.
+            out.append(WebhookExporter(a.url, timeout=a.timeout, store=store, name=f"webhook-{i}"))
     return out
 
 
