@@ -232,6 +232,38 @@ def test_bot(
         raise typer.Exit(1)
 
 
+@app.command("rasa-actions")
+def rasa_actions(
+    bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
+    host: Annotated[str, typer.Option("--host", help="interface to bind (loopback unless told otherwise)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port (rasa-sdk's default is 5055)")] = 5055,
+) -> None:
+    """Serve the bot's handlers to a Rasa assistant over rasa-sdk's action-server protocol."""
+    import logging
+
+    from safebot.channels.rasa import serve
+
+    if not 0 < port < 65536:
+        _fail(f"--port must be between 1 and 65535, not {port}")
+    bot = _load_bot(bot_dir)
+    # The command is an application, so it may configure logging: one line per action, with
+    # the redacting filter as a second line of defence on the handler.
+    from safebot.sinks import RedactingLogFilter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingLogFilter(bot.redactor))
+    safebot_log = logging.getLogger("safebot")
+    safebot_log.addHandler(handler)
+    safebot_log.setLevel(logging.INFO)
+    typer.echo(f"{bot.config.name}: Rasa action server on http://{host}:{port} (actions: "
+               f"{', '.join(h.name for h in bot.routes.handlers)})", err=True)
+    try:
+        serve(bot, host=host, port=port)
+    finally:
+        bot.close()
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: maps safebot's errors to a one-line message and exit status 2."""
     try:
