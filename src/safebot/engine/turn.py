@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("safebot.engine")
 
 VERIFY = "__verification__"
+PLACEHOLDER_ONLY = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 #: every reply is rendered for these; the customer sees the first
 OUTBOUND: tuple[Destination, ...] = ("customer", "transcript", "analytics")
 BUILTIN_INTENTS = ("greet", "thanks", "goodbye")
@@ -371,6 +373,9 @@ class Turn:
             for spec in handler.form.slots:
                 t.slots.pop(spec.name, None)
         for name, value in result.slots.items():
+            # Slots are stored: a handler that puts a raw value in one gets it redacted here.
+            if isinstance(value, str) and len(value) >= 4 and not PLACEHOLDER_ONLY.fullmatch(value):
+                value = self.bot.redactor.redact(value, "transcript").text
             t.slots[name] = value
             self._event("slot", data={"slot": name})
         for name in result.clear_slots:
