@@ -187,6 +187,9 @@ CUSTOMERS: tuple[_Customer, ...] = (
         75000, 150000,
         (_Card("debit", make_pan("400000", 101, "9753")),),
         ((1, "Pike Place Market", -2450, "9753"),),
+        # A second pending alert, so that both answers ("yes, that was me" and "no") can be
+        # tried in one run without resetting the demo database.
+        (("Sunset Electronics", 45000, 95, "pending", "9753"),),
     ),
 )
 
