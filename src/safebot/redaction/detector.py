@@ -8,6 +8,7 @@ installed package, and a missing one is a :class:`~safebot.errors.ConfigError`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -122,7 +123,7 @@ class Detector:
     ['CREDIT_CARD']
     """
 
-    def __init__(self, policy: Policy, *, nlp: Language | None = None) -> None:
+    def __init__(self, policy: Policy, *, nlp: Language | None = None, cache_size: int = 2048) -> None:
         self.policy = policy
         wanted = set(policy.entities)
         self.recognizers: list[EntityRecognizer] = [
@@ -142,44 +143,86 @@ class Detector:
             self.nlp = nlp if nlp is not None else load_spacy(policy.nlp.model)
         self._allow = {a.strip().lower() for a in policy.allow_list}
         self._budget = budget
+        self._plain_words = (ner_free_words(), ner_free_words(capitalised=True))
+        self._cache = _DetectionCache(self, cache_size)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        # phonenumbers loads region metadata and regex caches on first use; do it at build time so
+        # the first customer message does not pay for it (and run past its time budget).
+        for text in ("call me on +1 415 555 0134 or 020 7946 0018", "Mary Watson, 10 Downing Street"):
+            self._finish(text, normalise(text), None, None)
 
     # -- public -----------------------------------------------------------------------------
     def detect(self, text: str) -> list[Detection]:
         """Detections on ``text`` (offsets into it). Raises RedactionError on failure or overrun."""
         started = time.perf_counter()
+        cache = self._cache if self._cache.owner is self and self._cache.size else None
+        key = cache.key(text) if cache is not None else b""
+        if cache is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return list(hit)
         norm = normalise(text)
-        doc = self.nlp(norm.text) if self.nlp is not None and _worth_ner(norm.text) else None
-        return self._finish(text, norm, doc, started)
+        doc = self.nlp(norm.text) if self.nlp is not None and self._needs_ner(norm.text) else None
+        found = self._finish(text, norm, doc, started)
+        if cache is not None:
+            cache.put(key, tuple(found))
+        return found
 
     def detect_many(self, texts: Sequence[str], batch_size: int = 64) -> list[list[Detection] | RedactionError]:
         """Detections for many texts, NER batched. A failure affects only its own text."""
         started = time.perf_counter()
-        norms = [normalise(t) for t in texts]
+        cache = self._cache if self._cache.owner is self and self._cache.size else None
+        keys = [cache.key(t) for t in texts] if cache is not None else [b""] * len(texts)
+        hits = [cache.get(k) for k in keys] if cache is not None else [None] * len(texts)
+        norms = [normalise(t) if hit is None else None for t, hit in zip(texts, hits)]
         docs: list[Doc | None] = [None] * len(texts)
         if self.nlp is not None:
-            idx = [i for i, n in enumerate(norms) if _worth_ner(n.text)]
-            for i, piped in zip(idx, self.nlp.pipe((norms[i].text for i in idx), batch_size=batch_size)):
+            idx = [i for i, n in enumerate(norms) if n is not None and self._needs_ner(n.text)]
+            for i, piped in zip(idx, self.nlp.pipe((norms[i].text for i in idx), batch_size=batch_size)):  # type: ignore[union-attr]
                 docs[i] = piped
         # Budget per batch: the same per-message allowance, scaled.
         out: list[list[Detection] | RedactionError] = []
-        for text, norm, doc in zip(texts, norms, docs):
+        for text, key, hit, norm, doc in zip(texts, keys, hits, norms, docs):
+            if hit is not None:
+                out.append(list(hit))
+                continue
+            assert norm is not None
             try:
-                out.append(self._finish(text, norm, doc, None))
+                found = self._finish(text, norm, doc, None)
             except RedactionError as exc:
                 out.append(exc)
+                continue
             except Exception as exc:  # noqa: BLE001 - fail closed on anything
                 out.append(RedactionError(f"detection failed ({type(exc).__name__})"))
+                continue
+            if cache is not None:
+                cache.put(key, tuple(found))
+            out.append(found)
         if time.perf_counter() - started > self._budget * max(1, len(texts)):
             return [RedactionError("detection exceeded its time budget") for _ in texts]
         return out
 
     # -- internals --------------------------------------------------------------------------
+    def _needs_ner(self, text: str) -> bool:
+        return self.nlp is not None and _ner_can_matter(text, *self._plain_words)
+
     def _finish(self, text: str, norm: Normalised, doc: Doc | None, started: float | None) -> list[Detection]:
         ntext = norm.text
         results: list[Detection] = []
         if doc is not None:
             results.extend(self._from_ner(doc))
+        # Lower-cased text and digit count once per message, shared by every recognizer.
+        lower = ntext.lower()
+        digits = sum(c.isdigit() for c in ntext) if not ntext.isalpha() else 0
         for recognizer in self.recognizers:
+            if isinstance(recognizer, SafebotRecognizer):
+                if not recognizer.applies(ntext, digits):
+                    continue
+                entity, name = recognizer.entity, recognizer.name
+                results.extend(Detection(entity, s, e, score, name) for s, e, score in recognizer.find(ntext, lower))
+                continue
             for r in recognizer.analyze(ntext, recognizer.supported_entities, None):  # type: ignore[arg-type]
                 results.append(_from_result(r, str(getattr(recognizer, "name", "recognizer"))))
         if started is not None and time.perf_counter() - started > self._budget:
@@ -237,7 +280,79 @@ def _from_result(r: RecognizerResult, default_name: str) -> Detection:
     return Detection(r.entity_type, r.start, r.end, float(r.score), str(name))
 
 
-def _worth_ner(text: str) -> bool:
-    # NER can only find a name or place in a message that has at least two letters in a row;
-    # a message of digits, punctuation and placeholders cannot change the result.
-    return re.search(r"[^\W\d_]{2}", text) is not None
+_WORDS = re.compile(r"[^\W\d_]+")
+# Sentence starts: the first letter of the text, or after . ! ? or a line break.
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*)$")
+
+
+def _ner_can_matter(text: str, plain: frozenset[str], plain_capitalised: frozenset[str]) -> bool:
+    """False when spaCy's NER provably has nothing to add to the recognizers.
+
+    That is when every word is in ``plain`` (common English words that spaCy never tags as a
+    person or place, see :func:`ner_free_words`), lower-case, or capitalised only as the first
+    word of a sentence, or is 'I', or a code of at most three capitals ('UA', 'JFK'), which the
+    detector never takes from NER anyway. Digits, punctuation and placeholders do not count.
+    A message of two or more letters in a row outside that vocabulary goes through NER.
+    """
+    for m in _WORDS.finditer(text):
+        w = m.group(0)
+        if w.islower():
+            if w not in plain and len(w) > 1:
+                return True
+            continue
+        if w == "I" or (w.isupper() and len(w) <= 3):
+            continue
+        if w[0].isupper() and w[1:].islower():
+            lw = w.lower()
+            if lw in _CALENDAR or (lw in plain_capitalised and _SENTENCE_START.search(text, 0, m.start())):
+                continue
+        return True
+    return False
+
+
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march "
+    "september october november december".split()
+)
+
+
+def ner_free_words(capitalised: bool = False) -> frozenset[str]:
+    """Common English words that are neither census names nor tagged by spaCy as names or places."""
+    from safebot.redaction.recognizers.vocabulary import ner_free_words as words
+
+    return words(capitalised)
+
+
+class _DetectionCache:
+    """Recent results by a keyed hash of the text: repeated messages ('yes', 'thanks') skip detection.
+
+    Holds offsets, types, scores and recognizer names, never text; the key is BLAKE2b with a
+    random per-process key, so the cache's keys do not reveal the messages either.
+    """
+
+    def __init__(self, owner: Detector, size: int) -> None:
+        import secrets
+        import threading
+        from collections import OrderedDict
+
+        self.owner = owner  # a detector copied from another does not share its cache
+        self.size = size  # 0: no cache
+        self._key = secrets.token_bytes(32)
+        self._data: OrderedDict[bytes, tuple[Detection, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=self._key, digest_size=16).digest()
+
+    def get(self, key: bytes) -> tuple[Detection, ...] | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def put(self, key: bytes, value: tuple[Detection, ...]) -> None:
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self.size:
+                self._data.popitem(last=False)

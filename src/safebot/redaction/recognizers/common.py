@@ -50,6 +50,9 @@ NOT_A_PHONE = re.compile(
 )
 
 
+_PHONE_CANDIDATE = re.compile(r"(?<![^\W\d_])\+?[(\d][\d \t().\-/]{5,}\d\)?(?![^\W\d_])")
+
+
 class PhoneRecognizer(SafebotRecognizer):
     """Phone numbers via Google's libphonenumber (``phonenumbers``), several regions."""
 
@@ -65,10 +68,18 @@ class PhoneRecognizer(SafebotRecognizer):
         )
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        # libphonenumber's matcher is slow on long text; run it only on runs of digits and
+        # separators that hold 7+ digits and do not touch letters (an MRZ line is not a phone).
+        for cand in _PHONE_CANDIDATE.finditer(text):
+            if sum(c.isdigit() for c in cand.group(0)) >= 7:
+                yield from self._find_in(text, lower, cand.start(), cand.end())
+
+    def _find_in(self, text: str, lower: str, start: int, end: int) -> Iterable[tuple[int, int, float]]:
         seen: set[tuple[int, int]] = set()
+        chunk = text[start:end]
         for region in self.REGIONS:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
-                span = (match.start, match.end)
+            for match in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=phonenumbers.Leniency.POSSIBLE):
+                span = (start + match.start, start + match.end)
                 if span in seen:
                     continue
                 seen.add(span)
@@ -77,19 +88,98 @@ class PhoneRecognizer(SafebotRecognizer):
                 if not valid and digits < 10:
                     continue
                 boost = self.boost(lower, *span)
-                if not boost and NOT_A_PHONE.search(lower, max(0, match.start - 24), match.start):
+                if not boost and NOT_A_PHONE.search(lower, max(0, span[0] - 24), span[0]):
                     continue
-                yield match.start, match.end, min(1.0, (0.75 if valid else 0.45) + boost)
+                yield span[0], span[1], min(1.0, (0.75 if valid else 0.45) + boost)
             if seen:
                 # The first region that finds numbers wins; others mostly re-find the same ones.
                 break
 
 
+_W = r"[^\W\d_](?:[^\W\d_]|['’.\-](?=[^\W\d_]))*\.?"
+_UNIT = r"(?:apt|apartment|suite|ste|unit|flat|box|#)\.?[ \t]*#?\d+[a-z]?"
+# 'Puruntie 82', 'Rua do Arenque 1634' after a building number: number, words, number.
+_INTL_CORE = re.compile(
+    rf"(?<![\w.,])(?<!\d[ \t])(?:{_UNIT}[ \t]+)?\d{{1,6}}[a-z]?[ \t]+(?P<street>{_W}(?:[ \t]+{_W}){{0,3}})[ \t]+\d{{1,5}}[a-z]?\b(?![:/.,]?\d)\.?"
+    rf"(?:,?[ \t]*\n?[ \t>]*{_UNIT})?",
+    re.IGNORECASE,
+)
+# Lines or comma-separated parts after a street: city, region, country ('\n Suite 282\n Domoszló\n Hungary').
+_PLACE_PART = re.compile(
+    rf"(?:,[ \t]*|[ \t]*\n[ \t>]*(?:\n[ \t>]*)?)(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})(?=[ \t]*(?:[,\n]|\d|$))",
+    re.IGNORECASE,
+)
+_STREETISH = re.compile(
+    r"(?:vej|gade|gata|katu|tie|strasse|straße|str|weg|laan|straat|utca|ulica|gasse|platz|allee|"
+    r"^rua|^via|^calle|^rue|^avenida|^viale|^piazza|^plaza|^camino|^carrer|^rambla)$|^(?:rua|via|calle|rue|avenida|tér|út|körút|utca)$"
+)
+_CONNECTORS = frozenset("de da do das dos del della di la le les van von der den al el of the u. y e".split())
+
+
+class InternationalAddressRecognizer(SafebotRecognizer):
+    """Street addresses written the European way ('28245 Puruntie 82 Apt. 595\\n LAPPEENRANTA').
+
+    A building number, one to four street words of which one is not an English word, a house
+    number; then an optional unit and up to four lines or comma-separated parts that look like
+    a city, region or country (every word capitalised). Trailing postcodes are left out.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("ADDRESS", "safebot.street_address_intl", requires_digits=2)
+        from safebot.redaction.recognizers.vocabulary import english_words
+
+        self._english = english_words(20000)
+        self._english_all = english_words(40000)
+
+    def _placeish(self, words: list[str], need_unknown: bool) -> bool:
+        unknown = False
+        for w in words:
+            lw = w.lower().strip(".")
+            if lw in _CONNECTORS:
+                continue
+            if w.isupper() and len(w) <= 3 and not need_unknown:
+                continue  # 'SK', 'NO': region codes on a line of their own
+            if w.isupper() and len(w) <= 3:
+                return False  # 'to JFK on': flights and airports, not streets
+            if not w[0].isupper() and (need_unknown is False or not _STREETISH.search(lw)):
+                return False  # lower case only with a street word: 'hersnapvej', 'rua do sol'
+            if lw not in (self._english if w[0].isupper() else self._english_all):
+                unknown = True
+        return unknown or not need_unknown
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in _INTL_CORE.finditer(text):
+            street = m.group("street").split()
+            if not self._placeish(street, need_unknown=True):
+                continue
+            end = m.end()
+            for _ in range(4):
+                part = _PLACE_PART.match(text, end)
+                if part is None:
+                    break
+                words = part.group("part").split()
+                if words[0].lower() == "nan":
+                    break
+                if not re.match(_UNIT, part.group("part"), re.IGNORECASE) and not (
+                    self._placeish(words, need_unknown=False)
+                ):
+                    break
+                end = part.end()
+            yield m.start(), end, 0.6
+
+
 def _plausible_dob(value: str) -> bool:
+    groups = re.findall(r"\d+", value)
+    if len(groups) == 3 and not any(_is_day_month(groups[a], groups[b]) for a, b in ((0, 1), (1, 0), (1, 2), (2, 1))):
+        return False  # '56-85-91' is a phone number, not a date
     years = re.findall(r"(19\d{2}|20\d{2})", value)
     if not years:
         return True
     return int(years[-1]) <= _dt.date.today().year - 14
+
+
+def _is_day_month(day: str, month: str) -> bool:
+    return len(day) <= 2 and len(month) <= 2 and 1 <= int(day) <= 31 and 1 <= int(month) <= 12
 
 
 def recognizers() -> list[EntityRecognizer]:
@@ -101,6 +191,15 @@ def recognizers() -> list[EntityRecognizer]:
             score=1.0,
         ),
         PhoneRecognizer(),
+        RegexRecognizer(
+            "PHONE_NUMBER", "safebot.phone_cue",
+            # Numbers libphonenumber cannot place ('(37) 788-063', '467 3395', '60-56-85-91') count
+            # as phones when a phone word comes right before them.
+            pattern=r"(?:phone|tel(?:ephone)?|mobile|cell|fax|call\s+(?:me\s+)?(?:on|at)|whatsapp)"
+            r"(?:\s*(?:number|no\.?|#))?\s*(?:is|:)?\s*"
+            r"(?P<value>\+?\(?\d{1,4}\)?(?:[ \-.]{1,2}\(?\d{2,5}\)?){1,4})(?![\d])",
+            score=0.6, requires_digits=6, validate=lambda v: 7 <= sum(c.isdigit() for c in v) <= 15,
+        ),
         RegexRecognizer(
             "DATE_OF_BIRTH", "safebot.date_of_birth",
             pattern=rf"(?P<value>{DATE_WITH_YEAR})",
@@ -115,6 +214,7 @@ def recognizers() -> list[EntityRecognizer]:
             rf"\d{{1,2}}[/.\-]\d{{1,2}}(?:[/.\-]\d{{2,4}})?)",
             score=0.85, requires_digits=1,
         ),
+        InternationalAddressRecognizer(),
         RegexRecognizer("ADDRESS", "safebot.street_address", pattern=ADDRESS, score=0.7, requires_digits=1,
                         context=("address", "live", "moved", "street", "send")),
         RegexRecognizer(

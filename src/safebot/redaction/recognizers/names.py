@@ -60,6 +60,9 @@ WEAK_CUE = re.compile(
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 
 
+_INITIAL = re.compile(r"[ \t]+[^\W\d_]\.?[ \t]+")
+
+
 def _parts(word: str) -> list[str]:
     return [p for p in re.split(r"['’\-]", word) if p]
 
@@ -135,6 +138,11 @@ class NameGazetteerRecognizer(SafebotRecognizer):
                 score = 0.7
             elif weak and (self.is_unknown(w) or self.is_first(w)):
                 score = 0.75
+            if not score and self._with_initial(text, words, i):
+                # 'Elita B Desaulniers', 'Sari J. Paavolainen'
+                yield words[i].start(), words[i + 2].end(), 0.7
+                i += 3
+                continue
             if not score:
                 i += 1
                 continue
@@ -146,6 +154,17 @@ class NameGazetteerRecognizer(SafebotRecognizer):
                 end += 1
             yield words[i].start(), words[end].end(), score
             i = end + 1
+
+    def _with_initial(self, text: str, words: list[re.Match[str]], i: int) -> bool:
+        if i + 2 >= len(words):
+            return False
+        a, mid, b = (text[words[k].start() : words[k].end()] for k in (i, i + 1, i + 2))
+        if len(mid) != 1 or not mid.isupper() or not _INITIAL.fullmatch(text, words[i].end(), words[i + 2].start()):
+            return False
+        if not (a[0].isupper() and b[0].isupper() and len(a) > 1 and len(b) > 1):
+            return False
+        wa, wb = a.lower(), b.lower()
+        return (self.is_first(wa) or self.is_unknown(wa)) and (self.is_last(wb) or self.is_unknown(wb))
 
     @staticmethod
     def _capitalised_pair(text: str, words: list[re.Match[str]], i: int) -> bool:
