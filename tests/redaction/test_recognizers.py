@@ -32,6 +32,28 @@ BANK = [
     ("MARY-JANE WATSON here", "PERSON", "MARY-JANE WATSON"),
     ("hi im oluwaseun oyelaran", "PERSON", "oluwaseun oyelaran"),
     ("I moved to 221 Baker Street", "ADDRESS", "221 Baker Street"),
+    # SWIFT/BIC read out in groups, any case
+    ("send it with swift EJHF NL GD XXX please", "SWIFT_CODE", "EJHF NL GD XXX"),
+    ("send it with swift fjpy ch yw xxx please", "SWIFT_CODE", "fjpy ch yw xxx"),
+    ("BIC: ieoq de g7", "SWIFT_CODE", "ieoq de g7"),
+    # cards: Luhn and 12-19 digits, no issuer-prefix list
+    ("my maestro card 6759 6498 2648", "CREDIT_CARD", "6759 6498 2648"),
+    ("card 180012345678905 please", "CREDIT_CARD", "180012345678905"),
+    # a context-cued identifier beats a phone number
+    ("my account number is 357551471898", "BANK_ACCOUNT", "357551471898"),
+    # names in capitals, rare given names, a middle initial
+    ("this is HIROSHI VASQUEZ, I need help", "PERSON", "HIROSHI VASQUEZ"),
+    ("please book it for JEAN-BAPTISTE BRANNIGAN.", "PERSON", "JEAN-BAPTISTE BRANNIGAN"),
+    ("hi, I'm EBENEZER D'SOUZA", "PERSON", "EBENEZER D'SOUZA"),
+    ("my name is dmitri garcia-marquez", "PERSON", "dmitri garcia-marquez"),
+    ("Maybe it is under Elita B Desaulniers", "PERSON", "Elita B Desaulniers"),
+    # phones libphonenumber cannot place, after a phone word
+    ("call me on (37) 788-063 please", "PHONE_NUMBER", "(37) 788-063"),
+    ("Phone: 60-56-85-91", "PHONE_NUMBER", "60-56-85-91"),
+    # street addresses written the European way, with the lines after them
+    ("Tomomi lives at 86036 Rua do Arenque 1634, Goi\u00e2nia", "ADDRESS", "86036 Rua do Arenque 1634, Goi\u00e2nia"),
+    ("William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488", "ADDRESS",
+     "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia"),
 ]
 
 AIRLINE = [
@@ -44,6 +66,15 @@ AIRLINE = [
     ("frequent flyer number XK482913", "FREQUENT_FLYER", "XK482913"),
     ("known traveler number 158830274", "KNOWN_TRAVELER_NUMBER", "158830274"),
     ("redress number 7312816", "REDRESS_NUMBER", "7312816"),
+    # booking references and passports read out in groups, letters-only groups included
+    ("can you look up reservation 8pr xee?", "BOOKING_REFERENCE", "8pr xee"),
+    ("confirmation code 6GY MAN, need to change seats", "BOOKING_REFERENCE", "6GY MAN"),
+    ("Passport: K00  JKZ  2F0", "PASSPORT", "K00  JKZ  2F0"),
+    ("my passport number is g8y pgy x3y, thanks", "PASSPORT", "g8y pgy x3y"),
+    # the cue 'membership' is not part of the value; the dash is
+    ("Executive Club membership QE6-XRPD", "FREQUENT_FLYER", "QE6-XRPD"),
+    ("frequent flier no. 7432153430, missing miles", "FREQUENT_FLYER", "7432153430"),
+    ("0813433821807 is my ticket number", "TICKET_NUMBER", "0813433821807"),
 ]
 
 KEEP = [
@@ -55,6 +86,10 @@ KEEP = [
     ("reference 20240312-0045 for the wire, sent at 10:45", ["20240312-0045", "10:45"]),
     ("is row 2 in first class a window seat on AA100?", ["row 2", "first class", "AA100"]),
     ("where do I find my booking reference?", ["booking reference"]),
+    ("I paid 250 dollars on 12 March", ["250 dollars", "12 March"]),
+    ("my flight is BA 117 to JFK on 3 June, seat 22A", ["BA 117", "JFK", "3 June", "22A"]),
+    ("my flight 405 departs 7:15 am from terminal 4", ["405", "7:15", "terminal 4"]),
+    ("card 4111 1111 1111 1111 cvv 123", ["card", "cvv"]),
 ]
 
 
@@ -76,3 +111,27 @@ def test_values_a_bot_needs_stay(bank_redactor, airline_redactor, text, keep):  
         out = redactor.redact(text).text
         for value in keep:
             assert value in out
+
+
+def test_same_message_twice_gives_the_same_findings(bank_redactor):  # type: ignore[no-untyped-def]
+    text = "my name is Priya Castellanos, card 4111 1111 1111 1111"
+    first = bank_redactor.redact(text)
+    second = bank_redactor.redact(text)
+    assert first.findings == second.findings and first.text == second.text
+    assert bank_redactor.redact_many([text, text])[1].text == first.text
+
+
+@pytest.mark.parametrize(
+    ("text", "needs_ner"),
+    [
+        ("what's my current balance please", False),
+        ("Can I get a refund for the cancelled flight to friday? Thanks", False),
+        ("my flight UA 123 got delayed", False),
+        ("I live in Paris", True),
+        ("i'm priya and my card was declined", True),
+        ("Thanks, Sarah", True),
+        ("please send it to London", True),
+    ],
+)
+def test_ner_is_skipped_only_when_it_cannot_find_anything(bank_redactor, text, needs_ner):  # type: ignore[no-untyped-def]
+    assert bank_redactor.detector._needs_ner(text) is needs_ner

@@ -165,7 +165,7 @@ class InternationalAddressRecognizer(SafebotRecognizer):
                 ):
                     break
                 end = part.end()
-            yield m.start(), end, 0.6
+            yield m.start(), end, 0.9
 
 
 def _plausible_dob(value: str) -> bool:
