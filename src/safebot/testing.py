@@ -248,7 +248,9 @@ class ConversationRunner:
         }
         for path in self.bot.exporter_files():
             if path.exists():
-                sinks[f"analytics file {path.name}"] = path.read_text(encoding="utf-8").splitlines()
+                # Only what this test's conversation wrote: earlier runs are not this test's leaks.
+                lines = path.read_text(encoding="utf-8").splitlines()
+                sinks[f"analytics file {path.name}"] = [line for line in lines if cid in line]
         # Keep values long enough to be identifying; 'yes' or '12' are not PII on their own.
         values = [v for v in dict.fromkeys(planted) if len(_canon(v)) >= 4]
         for sink, which in find_leaks(values, sinks):

@@ -166,3 +166,20 @@ def test_forget_customer_shreds_their_conversations(minibank: Bot) -> None:
         assert uow.vault_get(c, "<CREDIT_CARD_1>") is None
         assert uow.vault_get(c, "<DATE_OF_BIRTH_1>") is None
     assert minibank.store.transcript(c)  # the redacted transcript stays
+
+
+def test_bare_answer_to_a_pii_question_is_redacted(minibank: Bot) -> None:
+    c = cid()
+    minibank.handle_sync(c, "check my balance")  # asks for the date of birth
+    minibank.handle_sync(c, "it's 0312 1984")  # not a date the recognizers know, but the answer
+    users = [r["text"] for r in minibank.store.transcript(c) if r["kind"] == "user"]
+    assert "0312" not in users[1] and "<DATE_OF_BIRTH_1>" in users[1]
+
+
+def test_cancel_clears_the_form_slots(minibank: Bot) -> None:
+    c = cid()
+    minibank.handle_sync(c, "transfer 100 dollars")
+    assert minibank.tracker(c).slots.get("amount") == "100.00"
+    r = minibank.handle_sync(c, "cancel")
+    assert "cancelled" in r.replies[0]
+    assert "amount" not in minibank.tracker(c).slots

@@ -21,6 +21,7 @@ from safebot.errors import HandlerError, RevealError, SafebotError
 from safebot.events import RedactedEvent
 from safebot.nlu.placeholders import EntityCandidate
 from safebot.redaction.audit import AuditRecord
+from safebot.redaction.detector import Detection
 from safebot.redaction.policy import DESTINATIONS, Destination
 from safebot.redaction.results import RedactedText
 from safebot.redaction.treatments import canonical_value
@@ -38,6 +39,54 @@ PLACEHOLDER_ONLY = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 OUTBOUND: tuple[Destination, ...] = ("customer", "transcript", "analytics")
 BUILTIN_INTENTS = ("greet", "thanks", "goodbye")
 HANDOFF_INTENTS = ("human_handoff",)
+
+
+# Words around a bare answer that are not part of it: "it's X7K9QP", "my last name is Brown".
+_ANSWER_FILLER = frozenset(
+    "it it's its is my the a an name last surname family first number no ref reference booking "
+    "code passport was i i'm im am yes sure ok okay here please thanks and of for".split()
+)
+_ANSWER_TOKEN = re.compile(r"[^\W_][\w'’\-]*")
+
+
+def expected_answer(analysis: Analysis, expected: frozenset[str]) -> Analysis:
+    """Treat a bare answer to a question about a PII field as that entity.
+
+    Detection alone cannot know that '533380006' is a passport number; the question the bot
+    asked does. When the asked-for type was not found, the words of the message that are not
+    filler become one detection of that type: identifier-like tokens (with a digit) for
+    identifiers, the remaining words for a PERSON.
+    """
+    if analysis.blocked or not expected:
+        return analysis
+    found = {d.entity_type for d in analysis.detections}
+    missing = sorted(expected - found)
+    if not missing:
+        return analysis
+    raw = analysis.raw.reveal()
+    taken = [(d.start, d.end) for d in analysis.detections]
+    tokens = [
+        m for m in _ANSWER_TOKEN.finditer(raw)
+        if m.group(0).lower() not in _ANSWER_FILLER and not any(s < m.end() and m.start() < e for s, e in taken)
+    ]
+    extra: list[Detection] = []
+    for entity in missing:
+        if entity == "PERSON":
+            words = [m for m in tokens if m.group(0).replace("-", "").replace("'", "").isalpha()]
+            if words and len(words) <= 4:
+                extra.append(Detection(entity, words[0].start(), words[-1].end(), 0.8, "engine.expected_answer"))
+            continue
+        ids = [m for m in tokens if any(c.isdigit() for c in m.group(0)) or (m.group(0).isupper() and len(m.group(0)) >= 5)]
+        if ids and len(tokens) <= 3:
+            extra.append(Detection(entity, ids[0].start(), ids[-1].end(), 0.8, "engine.expected_answer"))
+    if not extra:
+        return analysis
+    detections = tuple(sorted((*analysis.detections, *extra), key=lambda d: d.start))
+    from safebot.redaction.treatments import placeholder_numbers
+
+    return dataclasses.replace(
+        analysis, detections=detections, numbers=tuple(placeholder_numbers(raw, list(detections)))
+    )
 
 
 class Turn:
@@ -72,6 +121,7 @@ class Turn:
             tracker.turn += 1
             tracker.channel = self.channel
             self.tracker = tracker
+            analysis = expected_answer(analysis, self._expected_entities())
             analysis = self._conversation_tokens(analysis)
             self._user_events(analysis)
             if analysis.blocked:
@@ -115,6 +165,21 @@ class Turn:
             numbers.append(int(token.rsplit("_", 1)[1].rstrip(">")))
             self.values[token] = Sensitive(value)
         return dataclasses.replace(analysis, numbers=tuple(numbers))
+
+    def _expected_entities(self) -> frozenset[str]:
+        """PII entity types the slot the bot just asked for expects ('What is your booking
+        reference?' expects BOOKING_REFERENCE), so a bare answer is still redacted."""
+        t = self.tracker
+        if t.form is None or t.form.requested is None:
+            return frozenset()
+        try:
+            form = self._form_def(t.form)
+        except HandlerError:
+            return frozenset()
+        spec = next((s for s in form.slots if s.name == t.form.requested), None)
+        if spec is None:
+            return frozenset()
+        return frozenset(e for e in spec.entities if e in self.bot.redactor.policy.entities)
 
     def _key_id(self) -> str:
         # One data key per conversation; the conversation is linked to its customer at
@@ -251,6 +316,7 @@ class Turn:
             self._event("form", data={"form": t.form.form, "state": "cancelled"})
             if t.form.form == VERIFY:
                 t.after_auth = None
+            self._clear_form_slots(form)
             t.form = None
             self.say(self.bot.config.response("cancelled"))
             await self._resume()
@@ -275,6 +341,7 @@ class Turn:
             t.form.retries += 1
             if t.form.retries > form.max_retries:
                 self._event("form", data={"form": t.form.form, "state": "failed"})
+                self._clear_form_slots(form)
                 t.form = None
                 await self._fallback(force=True)
                 return
@@ -284,6 +351,7 @@ class Turn:
             spec = next(s for s in form.slots if s.name == t.form.requested)
             t.form.retries += 1
             if t.form.retries > form.max_retries:
+                self._clear_form_slots(form)
                 t.form = None
                 await self._fallback(force=True)
                 return
@@ -291,6 +359,10 @@ class Turn:
             return
         t.form.retries = 0
         await self._ask_or_complete()
+
+    def _clear_form_slots(self, form: Form) -> None:
+        for spec in form.slots:
+            self.tracker.slots.pop(spec.name, None)
 
     def _form_intents(self, state: FormState) -> tuple[str, ...]:
         if state.form == VERIFY:
