@@ -104,14 +104,28 @@ _INTL_CORE = re.compile(
     rf"(?:,?[ \t]*\n?[ \t>]*{_UNIT})?",
     re.IGNORECASE,
 )
+_NUM_NUM_STREET = re.compile(
+    rf"(?<![\w.,])\d{{1,6}}[ \t]+\d{{1,4}}[a-z]?[ \t]+(?P<street>{_W}(?:[ \t]+{_W}){{0,4}})",
+    re.IGNORECASE,
+)
+# US military addresses: 'PSC 6293, Box 8158\nAPO AP 04336', 'USNS Møller\nFPO AA 85844'.
+_MILITARY = re.compile(
+    r"\b(?:(?:psc|unit|cmr)[ \t]+\d{3,5},?[ \t]+box[ \t]+\d{3,5}|(?:usns|usnv|uss|usnh|uscgc)[ \t]+[^\W\d_][\w'’\-]*)"
+    r"[ \t]*,?[ \t]*\n?[ \t]*(?:apo|fpo|dpo)[ \t]+a[aep][ \t]+\d{5}\b",
+    re.IGNORECASE,
+)
 # Lines or comma-separated parts after a street: city, region, country ('\n Suite 282\n Domoszló\n Hungary').
 _PLACE_PART = re.compile(
-    rf"(?:,[ \t]*|[ \t]*\n[ \t>]*(?:\n[ \t>]*)?)(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})(?=[ \t]*(?:[,\n]|\d|$))",
+    rf"(?:,[ \t]*|[ \t]*\n[ \t>]*(?:\n[ \t>]*)?)(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})"
+    r"(?:[ \t]+\d{3,6}(?:-\d{3,4})?)?(?=[ \t]*(?:[,\n.]|$))",
     re.IGNORECASE,
 )
 _STREETISH = re.compile(
     r"(?:vej|gade|gata|katu|tie|strasse|straße|str|weg|laan|straat|utca|ulica|gasse|platz|allee|"
-    r"^rua|^via|^calle|^rue|^avenida|^viale|^piazza|^plaza|^camino|^carrer|^rambla)$|^(?:rua|via|calle|rue|avenida|tér|út|körút|utca)$"
+    r"^rua|^via|^calle|^rue|^avenida|^viale|^piazza|^plaza|^camino|^carrer|^rambla)$|^(?:rua|via|calle|rue|avenida|avda|ul|al|tér|út|körút|utca)$"
+)
+_STREET_WORD = re.compile(
+    STREET_SUFFIX + r"|rue|rua|via|calle|avenida|avda|viale|ul|strasse|straße|str|weg|vej|gade|katu|tie"
 )
 _CONNECTORS = frozenset("de da do das dos del della di la le les van von der den al el of the u. y e".split())
 
@@ -148,11 +162,36 @@ class InternationalAddressRecognizer(SafebotRecognizer):
         return unknown or not need_unknown
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in _MILITARY.finditer(text):
+            yield m.start(), m.end(), 0.9
         for m in _INTL_CORE.finditer(text):
             street = m.group("street").split()
             if not self._placeish(street, need_unknown=True):
                 continue
-            end = m.end()
+            yield m.start(), self._extend(text, m.end()), 0.9
+        for m in _NUM_NUM_STREET.finditer(text):
+            words = m.group("street").split()
+            # the street words run to a street word ('Avenue', 'Lane') or start with one ('Rue')
+            cut = next((k for k, w in enumerate(words) if _STREET_WORD.fullmatch(w.lower().strip("."))), None)
+            if cut is None:
+                continue
+            keep = words[: cut + 1] if cut > 0 else words
+            if cut == 0:
+                # 'Rue de Tanger': capitalised words and connectors after the street word
+                keep = [words[0]]
+                for w in words[1:]:
+                    if w.lower() in _CONNECTORS or w[0].isupper():
+                        keep.append(w)
+                    else:
+                        break
+            end = m.start("street") + len(" ".join(keep)) if " ".join(keep) == m.group("street")[: len(" ".join(keep))] else None
+            if end is None:
+                continue
+            yield m.start(), self._extend(text, end), 0.9
+
+    def _extend(self, text: str, end: int) -> int:
+        """Past up to four unit, city, region or country parts after the street."""
+        if True:
             for _ in range(4):
                 part = _PLACE_PART.match(text, end)
                 if part is None:
@@ -165,7 +204,7 @@ class InternationalAddressRecognizer(SafebotRecognizer):
                 ):
                     break
                 end = part.end()
-            yield m.start(), end, 0.9
+        return end
 
 
 def _plausible_dob(value: str) -> bool:
