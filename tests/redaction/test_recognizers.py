@@ -53,7 +53,8 @@ BANK = [
     # street addresses written the European way, with the lines after them
     ("Tomomi lives at 86036 Rua do Arenque 1634, Goi\u00e2nia", "ADDRESS", "86036 Rua do Arenque 1634, Goi\u00e2nia"),
     ("William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488", "ADDRESS",
-     "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia"),
+     "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488"),
+    ("my new address is PSC 6293, Box 8158\nAPO AP 04336", "ADDRESS", "PSC 6293, Box 8158\nAPO AP 04336"),
 ]
 
 AIRLINE = [
