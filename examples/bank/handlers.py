@@ -116,10 +116,15 @@ def account_slot(value: str) -> str | None:
 
 
 def last_four_of(ctx: Context, value: str) -> str | None:
-    """Four digits as typed, or the last four of a card-number placeholder (revealed)."""
+    """Four digits as typed, or the last four of a card-number placeholder (revealed).
+
+    The placeholder may stand for a whole card number or, when the customer answered "What
+    are the last four digits?" with just them, for those four digits (the engine redacts a
+    bare answer to a question about a card as a card).
+    """
     if value.startswith("<CREDIT_CARD_"):
         digits = "".join(ch for ch in ctx.reveal(value) if ch.isdigit())
-        return digits[-4:] if len(digits) >= 12 else None
+        return digits[-4:] if len(digits) == 4 or len(digits) >= 12 else None
     return parsing.last_four(value)
 
 
@@ -272,13 +277,22 @@ class BankHandlers:
         return Result.say("\n".join([head, *lines, *tail]))
 
     # -- cards ---------------------------------------------------------------------------------------
-    def card_handler(self, action: CardAction) -> Run:
-        """A handler that finds the card the customer means, then does ``action`` to it."""
+    def card_handler(self, action: CardAction, *, asked: bool = False) -> Run:
+        """A handler that finds the card the customer means, then does ``action`` to it.
+
+        ``asked``: the card slot answers "which card?" (else it was taken from the request).
+        """
 
         async def run(ctx: Context) -> Result:
             customer = _customer(ctx)
             named = ctx.slot("card")
-            card, problem = self._choose_card(ctx, customer, action, named if isinstance(named, str) else None)
+            if not asked and isinstance(named, str) and ctx.intent != action.intent and named in ctx.text:
+                # Filled after verification from the verification answer itself ("4242"):
+                # the card they proved who they are with is not the card they asked about.
+                named = None
+            if not isinstance(named, str):
+                named = parsing.card_kind(ctx.text)  # "unfreeze my debit card"
+            card, problem = self._choose_card(ctx, customer, action, named)
             if card is None:
                 return problem
             return self._do_card(customer, action, card)
@@ -478,7 +492,7 @@ class BankHandlers:
                 Result.say(f"The money has to go to a different account than {source}.").replies,
                 keep, start_form="transfer_to",
             )
-        accounts = {a.account_type: a for a in self.bank.list_accounts(customer)}
+        accounts: dict[str, Account] = {a.account_type: a for a in self.bank.list_accounts(customer)}
         missing = [kind for kind in (source, target) if kind not in accounts]
         if missing:
             return Result(
@@ -655,7 +669,7 @@ def verification_form() -> Form:
     """Date of birth, then the last four digits of a card (a full card number also works)."""
     return Form("verification", [
         SlotSpec("dob", "What's your date of birth?", entities=("DATE_OF_BIRTH",),
-                 invalid="Sorry, I couldn't read that as a date of birth. You can write it like 12 March 1984."),
+                 invalid="Sorry, I couldn't read that as a date of birth. Please give the day, month and year."),
         SlotSpec("card_last_four", "Thanks. And what are the last four digits of your card?",
                  entities=CARD_SLOT_ENTITIES, validate=card_slot, from_text=True,
                  invalid="That should be the last four digits of your card, like 1234."),
@@ -744,11 +758,12 @@ def setup(bot_dir: Path) -> Routes:
     card_handlers: list[Handler] = []
     for action in CARD_ACTIONS:
         optional, ask = card_forms(action)
-        run = h.authed(h.card_handler(action))
         reveals = frozenset({"CREDIT_CARD"})
         card_handlers += [
-            Handler(action.name, (action.intent,), run, form=optional, reveals=reveals, requires_auth=True),
-            Handler(f"{action.name}_pick", (), run, form=ask, reveals=reveals, requires_auth=True),
+            Handler(action.name, (action.intent,), h.authed(h.card_handler(action)), form=optional,
+                    reveals=reveals, requires_auth=True),
+            Handler(f"{action.name}_pick", (), h.authed(h.card_handler(action, asked=True)), form=ask,
+                    reveals=reveals, requires_auth=True),
         ]
     transfer, amount_again, to_again = transfer_forms()
     contact, contact_again = contact_forms()

@@ -32,6 +32,7 @@ __all__ = [
     "PLACEHOLDER_RE",
     "account_type",
     "card_choice",
+    "card_kind",
     "contact_placeholders",
     "day_range",
     "dob_candidates",
@@ -88,17 +89,17 @@ def dob_candidates(text: str, today: date | None = None) -> list[date]:
         if len(a) == 4:  # ISO order: year, month, day
             found.append(_make(int(a), int(b), int(c), today))
             continue
-        year = _year(c, today)
-        found.append(_make(year, int(b), int(a), today))  # dd/mm/yyyy
-        found.append(_make(year, int(a), int(b), today))  # mm/dd/yyyy
+        full_year = _year(c, today)
+        found.append(_make(full_year, int(b), int(a), today))  # dd/mm/yyyy
+        found.append(_make(full_year, int(a), int(b), today))  # mm/dd/yyyy
     for m in _DAY_MONTH_YEAR.finditer(lowered):
-        day, month, year = m.groups()
-        if month in _MONTHS:
-            found.append(_make(_year(year, today), _MONTHS[month], int(day), today))
+        day_text, month_name, year_text = m.groups()
+        if month_name in _MONTHS:
+            found.append(_make(_year(year_text, today), _MONTHS[month_name], int(day_text), today))
     for m in _MONTH_DAY_YEAR.finditer(lowered):
-        month, day, year = m.groups()
-        if month in _MONTHS:
-            found.append(_make(_year(year, today), _MONTHS[month], int(day), today))
+        month_name, day_text, year_text = m.groups()
+        if month_name in _MONTHS:
+            found.append(_make(_year(year_text, today), _MONTHS[month_name], int(day_text), today))
     return list(dict.fromkeys(d for d in found if d is not None))
 
 
@@ -176,16 +177,18 @@ def merchant_name(text: str) -> str | None:
 # -- cards ----------------------------------------------------------------------------------------
 
 
+def card_kind(text: str) -> str | None:
+    """'debit' or 'credit' when the text names exactly one kind of card, else None."""
+    kinds = {k for k in ("debit", "credit") if re.search(rf"\b{k}\b", text.lower())}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def card_choice(text: str) -> str | None:
     """Which card a customer means: a card-number placeholder, four digits, 'debit' or 'credit'."""
     m = re.search(r"<CREDIT_CARD_\d+>", text)
     if m is not None:
         return m.group(0)
-    digits = last_four(text)
-    if digits is not None:
-        return digits
-    kinds = {k for k in ("debit", "credit") if re.search(rf"\b{k}\b", text.lower())}
-    return kinds.pop() if len(kinds) == 1 else None
+    return last_four(text) or card_kind(text)
 
 
 # -- contact details --------------------------------------------------------------------------------

@@ -171,6 +171,7 @@ CUSTOMERS: tuple[_Customer, ...] = (
         18044, 35000,
         (_Card("debit", make_pan("400000", 81, "1357")),),
         ((1, "Spotify", -1199, "1357"),),
+        (("QuickFlights", 21999, 300, "pending", "1357"),),
     ),
     _Customer(
         "Tomás", "García", date(1962, 8, 27),
@@ -180,6 +181,7 @@ CUSTOMERS: tuple[_Customer, ...] = (
         (_Card("debit", make_pan("400000", 91, "8642")),
          _Card("credit", make_pan("400005", 92, "2468"), status="frozen")),
         ((2, "Safeway", -7733, "8642"),),
+        (("Northwind Outlet", 6450, 45, "pending", "8642"),),
     ),
     _Customer(
         "Lan", "Nguyen", date(1993, 2, 9),
@@ -187,7 +189,7 @@ CUSTOMERS: tuple[_Customer, ...] = (
         75000, 150000,
         (_Card("debit", make_pan("400000", 101, "9753")),),
         ((1, "Pike Place Market", -2450, "9753"),),
-        # A second pending alert, so that both answers ("yes, that was me" and "no") can be
+        # More pending alerts (Lan, Hannah, Tomás), so that every way of answering one can be
         # tried in one run without resetting the demo database.
         (("Sunset Electronics", 45000, 95, "pending", "9753"),),
     ),
