@@ -198,13 +198,53 @@ class InternationalAddressRecognizer(SafebotRecognizer):
                     break
                 words = part.group("part").split()
                 if words[0].lower() == "nan":
-                    break
+                    end = part.end()  # an empty field exported as 'nan' in a pasted address block
+                    continue
                 if not re.match(_UNIT, part.group("part"), re.IGNORECASE) and not (
                     self._placeish(words, need_unknown=False)
                 ):
                     break
                 end = part.end()
         return end
+
+
+_PLACE_TAIL = re.compile(r"(?:[ \t]+(?:(?:de|da|do|del|la|le)[ \t]+)*[^\W\d_a-z][\w'’\-]*){1,2}")
+
+
+class PlaceCueRecognizer(SafebotRecognizer):
+    """LOCATION: a capitalised word that is not an English word after 'moved here from', 'based
+    in', 'grew up in', 'lives in' ('Tjæreborg', 'NAANTALI'). Codes of three capitals ('JFK') and
+    words with digits are never places here."""
+
+    CUE = re.compile(
+        r"(?:\b(?:moved|moving|relocated|came|come|am|is|are|was|were|based|located|grew\s+up|born|live|lives|"
+        r"living|lived|settled|home\s+city|hometown)(?:\s+(?:here|there|back))?\s+(?:from|in|to|at|of|is)?)\s+$",
+        re.IGNORECASE,
+    )
+
+    def __init__(self) -> None:
+        super().__init__("LOCATION", "safebot.place_cue")
+        from safebot.redaction.recognizers.vocabulary import census_first_names, english_words
+
+        self._english = english_words(20000)
+        self._first = census_first_names()
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for m in re.finditer(r"(?<![\w'’])[^\W\d_][\w'’\-]*", text):
+            w = m.group(0)
+            if not w[0].isupper() or (w.isupper() and len(w) <= 3):
+                continue
+            lw = w.lower()
+            if lw in self._english or lw in self._first:
+                continue
+            if not self.CUE.search(lower, max(0, m.start() - 40), m.start()):
+                continue
+            end = m.end()
+            # 'Chiclana de la Frontera': following capitalised words, with connectors between them
+            more = _PLACE_TAIL.match(text, end)
+            if more is not None:
+                end = more.end()
+            yield m.start(), end, 0.85
 
 
 def _plausible_dob(value: str) -> bool:
@@ -254,6 +294,7 @@ def recognizers() -> list[EntityRecognizer]:
             score=0.85, requires_digits=1,
         ),
         InternationalAddressRecognizer(),
+        PlaceCueRecognizer(),
         RegexRecognizer("ADDRESS", "safebot.street_address", pattern=ADDRESS, score=0.7, requires_digits=1,
                         context=("address", "live", "moved", "street", "send")),
         RegexRecognizer(
