@@ -49,18 +49,29 @@ _ANSWER_FILLER = frozenset(
 _ANSWER_TOKEN = re.compile(r"[^\W_][\w'’\-]*")
 
 
+_FLIGHT = re.compile(r"[a-z]{2}\d{1,4}|[a-z]\d\d{1,4}|\d[a-z]\d{1,4}", re.IGNORECASE)
+
+
+def _request_words() -> frozenset[str]:
+    """Common English words that are not surnames: a message made of them is a request."""
+    from safebot.redaction.recognizers.vocabulary import census_last_names, english_words
+
+    return english_words(5000) - census_last_names()
+
+
 def expected_answer(analysis: Analysis, expected: frozenset[str]) -> Analysis:
     """Treat a bare answer to a question about a PII field as that entity.
 
     Detection alone cannot know that '533380006' is a passport number; the question the bot
-    asked does. When the asked-for type was not found, the words of the message that are not
-    filler become one detection of that type: identifier-like tokens (with a digit) for
-    identifiers, the remaining words for a PERSON.
+    asked does. When the asked-for type was not found and the message is nothing but an
+    answer (filler words aside), it becomes one detection of that type: identifier-like
+    tokens (with a digit, not a flight number) for identifiers, one to three words that are
+    not ordinary request words for a PERSON. Anything else ('what's the status of NW214') is
+    left to the NLU as a new request.
     """
     if analysis.blocked or not expected:
         return analysis
-    found = {d.entity_type for d in analysis.detections}
-    missing = sorted(expected - found)
+    missing = sorted(expected - {d.entity_type for d in analysis.detections})
     if not missing:
         return analysis
     raw = analysis.raw.reveal()
@@ -69,16 +80,17 @@ def expected_answer(analysis: Analysis, expected: frozenset[str]) -> Analysis:
         m for m in _ANSWER_TOKEN.finditer(raw)
         if m.group(0).lower() not in _ANSWER_FILLER and not any(s < m.end() and m.start() < e for s, e in taken)
     ]
+    if not tokens or len(tokens) > 3:
+        return analysis
+    words = [m.group(0) for m in tokens]
     extra: list[Detection] = []
-    for entity in missing:
-        if entity == "PERSON":
-            words = [m for m in tokens if m.group(0).replace("-", "").replace("'", "").isalpha()]
-            if words and len(words) <= 4:
-                extra.append(Detection(entity, words[0].start(), words[-1].end(), 0.8, "engine.expected_answer"))
-            continue
-        ids = [m for m in tokens if any(c.isdigit() for c in m.group(0)) or (m.group(0).isupper() and len(m.group(0)) >= 5)]
-        if ids and len(tokens) <= 3:
-            extra.append(Detection(entity, ids[0].start(), ids[-1].end(), 0.8, "engine.expected_answer"))
+    if "PERSON" in missing and all(w.replace("-", "").replace("'", "").isalpha() for w in words):
+        request = _request_words()
+        if not any(w.lower() in request for w in words):
+            extra.append(Detection("PERSON", tokens[0].start(), tokens[-1].end(), 0.8, "engine.expected_answer"))
+    ids = [e for e in missing if e != "PERSON"]
+    if ids and all(any(c.isdigit() for c in w) and not _FLIGHT.fullmatch(w) for w in words):
+        extra.append(Detection(ids[0], tokens[0].start(), tokens[-1].end(), 0.8, "engine.expected_answer"))
     if not extra:
         return analysis
     detections = tuple(sorted((*analysis.detections, *extra), key=lambda d: d.start))
