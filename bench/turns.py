@@ -30,18 +30,42 @@ def setup(bot_dir):
     return Routes(handlers=[Handler("noop", ("freeze_card", "check_balance", "transfer_funds"), noop)])
 '''
 
-MESSAGES = [
-    "hi there",
-    "please freeze my card 4111 1111 1111 1111",
-    "what's my balance",
-    "move $200 from savings to checking",
-    "thanks",
-    "my name is sean o'neil and my card ends in 4242",
-    "what's the weather like",
-    "I want to make a transfer to my savings account",
-    "can you block card 5555 5555 5555 4444 right now",
-    "how much money do I have in checking",
+TEMPLATES = [
+    "hi there, it's {first} {last}",
+    "please freeze my card {card}",
+    "what's my balance in {account}",
+    "move ${amount} from savings to checking",
+    "thanks {first}",
+    "my name is {first} {last} and my card ends in {last4}",
+    "what's the weather like in {city} today",
+    "I want to transfer {amount} dollars to my {account} account",
+    "can you block card {card} right now, it was stolen on {day}",
+    "how much money do I have in {account}, I paid ${amount} on {day}",
 ]
+FIRST = ["sean", "Mary", "priya", "JOHN", "Aoife", "dmitri", "Li", "carlos", "Fatima", "olu"]
+LAST = ["o'neil", "Watson", "garcia-marquez", "SMITH", "Nguyen", "ivanov", "Chen", "D'Souza", "okafor", "brown"]
+CARDS = ["4111 1111 1111 1111", "5555-5555-5555-4444", "4012888888881881", "3782 822463 10005", "6011 1111 1111 1117"]
+
+
+def messages(n: int) -> list[str]:
+    """n distinct customer messages (fixed seed): no two turns send the same text, so no
+    cache anywhere can make a turn look cheaper than it is."""
+    import random
+
+    rnd = random.Random(7)
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        text = rnd.choice(TEMPLATES).format(
+            first=rnd.choice(FIRST), last=rnd.choice(LAST), card=rnd.choice(CARDS),
+            account=rnd.choice(["checking", "savings", "my joint account"]),
+            amount=f"{rnd.randint(5, 5000)}.{rnd.randint(0, 99):02d}", last4=f"{rnd.randint(0, 9999):04d}",
+            city=rnd.choice(["Paris", "boston", "Leeds", "Austin"]), day=rnd.choice(["yesterday", "Monday", "12 March"]),
+        )
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -71,10 +95,12 @@ def main() -> None:
         bot = Bot.load(bot_dir)
         load_s = time.perf_counter() - t0
 
+        texts = messages(args.turns)
+
         async def run() -> list[float]:
             latencies = []
             for i in range(args.turns):
-                text = MESSAGES[i % len(MESSAGES)]
+                text = texts[i]
                 start = time.perf_counter()
                 await bot.handle(f"bench-{i // 10}", text)
                 latencies.append((time.perf_counter() - start) * 1000)
