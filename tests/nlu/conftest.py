@@ -8,31 +8,57 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from safebot.nlu import IntentClassifier  # noqa: E402
-from safebot.nlu.encoder import Encoder, encoder_available, get_encoder  # noqa: E402
+from safebot.nlu import IntentClassifier
+from safebot.nlu.encoder import Encoder, encoder_available, get_encoder
 
 INTENTS: dict[str, list[str]] = {
     "check_balance": [
-        "what's my balance", "how much money do i have", "show my account balance",
-        "balance please", "how much is in my checking account", "what is left on my account",
-        "tell me my current balance", "can i see my balance", "what's the balance on my savings",
+        "what's my balance",
+        "how much money do i have",
+        "show my account balance",
+        "balance please",
+        "how much is in my checking account",
+        "what is left on my account",
+        "tell me my current balance",
+        "can i see my balance",
+        "what's the balance on my savings",
         "how much cash is in my account",
     ],
     "lost_card": [
-        "i lost my card", "my card was stolen", "i can't find my credit card",
-        "report a stolen card", "someone took my wallet with my card", "block my card it is lost",
-        "my debit card is missing", "freeze my lost card", "i think i lost my card <CREDIT_CARD_1>",
+        "i lost my card",
+        "my card was stolen",
+        "i can't find my credit card",
+        "report a stolen card",
+        "someone took my wallet with my card",
+        "block my card it is lost",
+        "my debit card is missing",
+        "freeze my lost card",
+        "i think i lost my card <CREDIT_CARD_1>",
         "card stolen what do i do",
     ],
     "transfer": [
-        "send money to <PERSON_1>", "transfer 50 dollars to my savings", "wire money to <IBAN_CODE_1>",
-        "i want to make a transfer", "move money between accounts", "pay my friend",
-        "send 200 euros to my sister", "transfer funds to another bank", "make a payment to <PERSON_1>",
+        "send money to <PERSON_1>",
+        "transfer 50 dollars to my savings",
+        "wire money to <IBAN_CODE_1>",
+        "i want to make a transfer",
+        "move money between accounts",
+        "pay my friend",
+        "send 200 euros to my sister",
+        "transfer funds to another bank",
+        "make a payment to <PERSON_1>",
         "send cash to my brother",
     ],
     "greet": [
-        "hi", "hello", "hey there", "good morning", "good evening", "hi there", "hello bot", "hey",
-        "greetings", "morning",
+        "hi",
+        "hello",
+        "hey there",
+        "good morning",
+        "good evening",
+        "hi there",
+        "hello bot",
+        "hey",
+        "greetings",
+        "morning",
     ],
 }
 EXAMPLES = [(text, intent) for intent, texts in INTENTS.items() for text in texts]

@@ -28,7 +28,11 @@ def test_predicts_trained_intent(classifier: IntentClassifier, text: str, intent
 
 @pytest.mark.parametrize(
     "text",
-    ["what's the weather in paris", "who won the football game last night", "recommend a good pasta recipe"],
+    [
+        "what's the weather in paris",
+        "who won the football game last night",
+        "recommend a good pasta recipe",
+    ],
 )
 def test_out_of_scope_returns_none(classifier: IntentClassifier, text: str) -> None:
     p = classifier.predict(text)
@@ -37,9 +41,17 @@ def test_out_of_scope_returns_none(classifier: IntentClassifier, text: str) -> N
     assert p.ranking  # the best guess is still available to the dialogue engine
 
 
-def test_out_of_scope_examples_are_used(encoder: object, bank_examples: list[tuple[str, str]]) -> None:
-    oos = ["tell me a joke", "what's the weather like", "play some music", "who is the president",
-           "book me a table for two", "what time is it in tokyo"]
+def test_out_of_scope_examples_are_used(
+    encoder: object, bank_examples: list[tuple[str, str]]
+) -> None:
+    oos = [
+        "tell me a joke",
+        "what's the weather like",
+        "play some music",
+        "who is the president",
+        "book me a table for two",
+        "what time is it in tokyo",
+    ]
     clf = IntentClassifier.train(bank_examples, out_of_scope=oos, encoder=encoder)  # type: ignore[arg-type]
     assert clf.predict("tell me a funny joke").intent is None
     assert clf.predict("what's my balance please").intent == "check_balance"

@@ -31,11 +31,16 @@ def test_prepare_text_folds_digits_and_case() -> None:
     ("text", "expected"),
     [
         ("my card is <CREDIT_CARD_1>", [("CREDIT_CARD", "<CREDIT_CARD_1>", 11, 26)]),
-        ("<PERSON_1> <IBAN_CODE_2>", [("PERSON", "<PERSON_1>", 0, 10), ("IBAN_CODE", "<IBAN_CODE_2>", 11, 24)]),
+        (
+            "<PERSON_1> <IBAN_CODE_2>",
+            [("PERSON", "<PERSON_1>", 0, 10), ("IBAN_CODE", "<IBAN_CODE_2>", 11, 24)],
+        ),
         ("no entities here", []),
     ],
 )
-def test_placeholders_are_entity_candidates(text: str, expected: list[tuple[str, str, int, int]]) -> None:
+def test_placeholders_are_entity_candidates(
+    text: str, expected: list[tuple[str, str, int, int]]
+) -> None:
     found = extract_entities(text)
     assert found == expected
     for cand in found:
@@ -59,7 +64,10 @@ AIRLINE = EntityExtractor(
         ("move me to BA117 seat 14C", [("flight_number", "BA117"), ("seat", "14C")]),
         ("from lhr to jfk", [("airport_code", "lhr"), ("airport_code", "jfk")]),
         ("fly to new york city", [("city", "new york city")]),
-        ("refund 25.50 euros to <CREDIT_CARD_1>", [("amount", "25.50 euros"), ("CREDIT_CARD", "<CREDIT_CARD_1>")]),
+        (
+            "refund 25.50 euros to <CREDIT_CARD_1>",
+            [("amount", "25.50 euros"), ("CREDIT_CARD", "<CREDIT_CARD_1>")],
+        ),
         ("LHR<PERSON_1>", [("airport_code", "LHR"), ("PERSON", "<PERSON_1>")]),
     ],
 )

@@ -57,7 +57,9 @@ def test_good_file(tmp_path: Path) -> None:
     assert data.intents == ("check_balance", "transfer")
     assert data.intent_examples()[1] == ("how much is in my savings account", "check_balance")
     assert data.out_of_scope == ["what's the weather like", "tell me a joke", "sing a song"]
-    assert [(r.name, r.pattern) for r in data.regexes] == [("flight_number", r"\b[A-Z]{2}\d{1,4}\b")]
+    assert [(r.name, r.pattern) for r in data.regexes] == [
+        ("flight_number", r"\b[A-Z]{2}\d{1,4}\b")
+    ]
     assert data.lookups == {"airport_code": ["LHR", "JFK"]}
     assert data.synonyms == {"saving": "savings"}
     assert data.examples[0].line == 5
@@ -85,8 +87,16 @@ def test_training_data_feeds_extractor(tmp_path: Path) -> None:
     ("raw", "text", "entities"),
     [
         ("plain", "plain", ()),
-        ("[a](x) and [b](y)", "a and b", (EntityAnnotation("x", "a", 0, 1), EntityAnnotation("y", "b", 6, 7))),
-        ('[LHR]{"entity": "airport", "role": "from"}', "LHR", (EntityAnnotation("airport", "LHR", 0, 3, "from"),)),
+        (
+            "[a](x) and [b](y)",
+            "a and b",
+            (EntityAnnotation("x", "a", 0, 1), EntityAnnotation("y", "b", 6, 7)),
+        ),
+        (
+            '[LHR]{"entity": "airport", "role": "from"}',
+            "LHR",
+            (EntityAnnotation("airport", "LHR", 0, 3, "from"),),
+        ),
     ],
 )
 def test_parse_annotations(raw: str, text: str, entities: tuple[EntityAnnotation, ...]) -> None:
@@ -98,10 +108,30 @@ BAD = [
     ("nlu:\n- intent: greet\n  examples: |\n    - hi\n  - bad\n", 5, None, "invalid YAML"),
     ("nlu:\n- intent: greet\n  exmples: |\n    - hi\n", 3, "nlu[0].exmples", "unknown key"),
     ("nlu:\n- intent: greet\n", 2, "nlu[0].examples", "no 'examples'"),
-    ("nlu:\n- intent: greet\n  examples: |\n    - hi\n    hello\n", 5, "nlu[0].examples[1]", "'- '"),
-    ("nlu:\n- regex: r\n  examples: |\n    - (unclosed\n", 4, "nlu[0].examples[0]", "does not compile"),
-    ("nlu:\n- intent: a\n  examples: |\n    - ok\n- intent: b\n  regex: c\n  examples: |\n    - x\n", 5, "nlu[1]", "exactly one"),
-    ("nlu:\n- intent: a\n  examples: |\n    - [x]{not json}\n", 4, "nlu[0].examples[0]", "not valid JSON"),
+    (
+        "nlu:\n- intent: greet\n  examples: |\n    - hi\n    hello\n",
+        5,
+        "nlu[0].examples[1]",
+        "'- '",
+    ),
+    (
+        "nlu:\n- regex: r\n  examples: |\n    - (unclosed\n",
+        4,
+        "nlu[0].examples[0]",
+        "does not compile",
+    ),
+    (
+        "nlu:\n- intent: a\n  examples: |\n    - ok\n- intent: b\n  regex: c\n  examples: |\n    - x\n",
+        5,
+        "nlu[1]",
+        "exactly one",
+    ),
+    (
+        "nlu:\n- intent: a\n  examples: |\n    - [x]{not json}\n",
+        4,
+        "nlu[0].examples[0]",
+        "not valid JSON",
+    ),
     ("nlu:\n- intent: bad name\n  examples: |\n    - x\n", 2, "nlu[0].intent", "not a valid name"),
     ("intents:\n- greet\n", 1, "nlu", "missing the 'nlu' key"),
     ("nlu: 3\n", 1, "nlu", "must be a list"),

@@ -24,8 +24,8 @@ from safebot.errors import ConfigError
 from safebot.nlu.encoder import Encoder, encoder_available, get_encoder
 from safebot.nlu.features import Featuriser, prepare_text
 from safebot.nlu.oos import (
-    OperatingPoint,
     OosWeights,
+    OperatingPoint,
     choose_threshold,
     evaluate_threshold,
     fit_temperature,
@@ -99,9 +99,7 @@ class IntentClassifier:
     runs on TF-IDF features alone: a few points less accurate, no torch needed.
     """
 
-    def __init__(
-        self, model: _Model, encoder: Encoder | None, config: ClassifierConfig
-    ) -> None:
+    def __init__(self, model: _Model, encoder: Encoder | None, config: ClassifierConfig) -> None:
         self._model = model
         self._encoder = encoder
         self.config = config
@@ -148,7 +146,9 @@ class IntentClassifier:
         held_idx: list[npt.NDArray[np.int64]] = []
         for train_idx, val_idx in folds:
             model = _fit(prepared, labels, emb, train_idx, cfg)
-            dec, score = _score(model, [prepared[i] for i in val_idx], None if emb is None else emb[val_idx], cfg)
+            dec, score = _score(
+                model, [prepared[i] for i in val_idx], None if emb is None else emb[val_idx], cfg
+            )
             held_dec.append(dec)
             held_scores.append(score)
             held_idx.append(val_idx)
@@ -249,7 +249,11 @@ class IntentClassifier:
 
         m = self._model
         texts = [t for t, _ in pairs]
-        emb = self._encoder.encode([normalise_placeholders(t) for t in texts]) if self._encoder else None
+        emb = (
+            self._encoder.encode([normalise_placeholders(t) for t in texts])
+            if self._encoder
+            else None
+        )
         dec, score = _score(m, [prepare_text(t) for t in texts], emb, self.config)
         n_in = len(m.classes) - (1 if m.classes[-1] == _OOS_LABEL else 0)
         best = np.array(m.classes[:n_in], dtype=object)[dec[:, :n_in].argmax(axis=1)]
@@ -304,7 +308,9 @@ class IntentClassifier:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
         except FileNotFoundError:
-            raise ConfigError("intent model not found; run 'safebot train' first", path=where) from None
+            raise ConfigError(
+                "intent model not found; run 'safebot train' first", path=where
+            ) from None
         except (OSError, ValueError, KeyError):
             raise ConfigError("not a safebot intent model (unreadable file)", path=where) from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -318,13 +324,16 @@ class IntentClassifier:
                 )
             if enc.name != meta["encoder"]:
                 raise ConfigError(
-                    f"model was trained with encoder {meta['encoder']!r}, not {enc.name!r}", path=where
+                    f"model was trained with encoder {meta['encoder']!r}, not {enc.name!r}",
+                    path=where,
                 )
         if "refs" in arrays:
             refs: Any = arrays["refs"]
         else:
             shape = tuple(int(x) for x in arrays["refs_shape"])
-            refs = sp.csr_matrix((arrays["refs_data"], arrays["refs_indices"], arrays["refs_indptr"]), shape=shape)
+            refs = sp.csr_matrix(
+                (arrays["refs_data"], arrays["refs_indices"], arrays["refs_indptr"]), shape=shape
+            )
         model = _Model(
             featuriser=Featuriser.from_state(meta["featuriser"], arrays),
             classes=list(meta["classes"]),
@@ -359,7 +368,7 @@ def _folds(
             continue
         idx = rng.permutation(np.flatnonzero(labels == label))
         if n_folds == 1:
-            n_hold = max(1, int(round(count * cfg.validation_fraction)))
+            n_hold = max(1, round(count * cfg.validation_fraction))
             assign[idx[:n_hold]] = 0
         else:
             # Never hold out every example of a class in one fold.
@@ -402,7 +411,11 @@ def _fit(
         coef = svm.coef_[order].T
         intercept = svm.intercept_[order]
     in_scope = y != _OOS_LABEL
-    refs: Any = _unit_rows(sub_emb[in_scope]) if sub_emb is not None else _sparse_refs(featuriser, texts, in_scope)
+    refs: Any = (
+        _unit_rows(sub_emb[in_scope])
+        if sub_emb is not None
+        else _sparse_refs(featuriser, texts, in_scope)
+    )
     return _Model(
         featuriser,
         classes,
@@ -419,7 +432,9 @@ def _unit_rows(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def _sparse_refs(featuriser: Featuriser, texts: list[str], mask: npt.NDArray[np.bool_]) -> sp.csr_matrix:
+def _sparse_refs(
+    featuriser: Featuriser, texts: list[str], mask: npt.NDArray[np.bool_]
+) -> sp.csr_matrix:
     from sklearn.preprocessing import normalize
 
     rows = featuriser.sparse([t for t, keep in zip(texts, mask, strict=True) if keep])

@@ -66,8 +66,8 @@ class MiniLMEncoder:
         try:
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
-        except Exception:  # noqa: BLE001 - cosmetic only
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        except Exception:  # noqa: BLE001, S110 - cosmetic only
             pass
         self._batch_threads = max(1, torch.get_num_threads())
 

@@ -46,7 +46,9 @@ class EntityExtractor:
             alternatives = sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
             if alternatives:
                 body = "|".join(re.escape(v) for v in alternatives)
-                self._patterns.append((name, re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)))
+                self._patterns.append(
+                    (name, re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE))
+                )
         self._synonyms = {k.lower(): v for k, v in (synonyms or {}).items()}
 
     @classmethod

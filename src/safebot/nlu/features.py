@@ -10,6 +10,7 @@ Fitted state is plain arrays and term lists (no pickle), see :meth:`Featuriser.s
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -70,21 +71,50 @@ class Featuriser:
         self.embedding_weight = embedding_weight
         self._word: TfidfVectorizer | None = None
         self._char: TfidfVectorizer | None = None
+        self._fast: list[_FastTfidf] | None = None
 
     def fit(self, texts: Sequence[str]) -> Featuriser:
         """Learn vocabularies and IDF weights from already prepared texts."""
         # min_df=2 drops one-off character n-grams (mostly typos) once there is enough data.
         self._word = _word_vectorizer().fit(texts)
         self._char = _char_vectorizer(2 if len(texts) >= 1000 else 1).fit(texts)
+        self._fast = None
         return self
 
     def sparse(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The TF-IDF block only (each half unit-norm)."""
+        """The TF-IDF block only (each half unit-norm).
+
+        Computed here rather than with ``TfidfVectorizer.transform``: same numbers, but without
+        sklearn's per-call validation, which costs more than the arithmetic for one sentence
+        (about 8 ms of a 25 ms latency budget).
+        """
+        import numpy as np
         import scipy.sparse as sp
 
         if self._word is None or self._char is None:
             raise RuntimeError("Featuriser is not fitted")
-        return sp.hstack([self._word.transform(texts), self._char.transform(texts)], format="csr")
+        if self._fast is None:
+            self._fast = [_FastTfidf(self._word), _FastTfidf(self._char)]
+        indices: list[int] = []
+        data: list[float] = []
+        indptr = [0]
+        for text in texts:
+            offset = 0
+            for part in self._fast:
+                cols, vals = part(text)
+                indices.extend(c + offset for c in cols)
+                data.extend(vals)
+                offset += part.size
+            indptr.append(len(indices))
+        width = sum(p.size for p in self._fast)
+        return sp.csr_matrix(
+            (
+                np.asarray(data, dtype=np.float32),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(indptr, dtype=np.int32),
+            ),
+            shape=(len(texts), width),
+        )
 
     def transform(
         self, texts: Sequence[str], embeddings: npt.NDArray[np.float32] | None
@@ -105,7 +135,10 @@ class Featuriser:
 
         if self._word is None or self._char is None:
             raise RuntimeError("Featuriser is not fitted")
-        meta: dict[str, Any] = {"embedding_weight": self.embedding_weight, "char_min_df": self._char.min_df}
+        meta: dict[str, Any] = {
+            "embedding_weight": self.embedding_weight,
+            "char_min_df": self._char.min_df,
+        }
         arrays: dict[str, npt.NDArray[Any]] = {}
         for name, vec in (("word", self._word), ("char", self._char)):
             vocab = vec.vocabulary_
@@ -125,3 +158,27 @@ class Featuriser:
             vec.idf_ = arrays[f"{name}_idf"]
         self._word, self._char = word, char
         return self
+
+
+class _FastTfidf:
+    """``TfidfVectorizer.transform`` for one text (sublinear tf, idf, l2 norm), minus overhead."""
+
+    def __init__(self, vec: TfidfVectorizer) -> None:
+        self._analyse = vec.build_analyzer()
+        self._vocab: dict[str, int] = vec.vocabulary_
+        self._idf: list[float] = [float(x) for x in vec.idf_]
+        self.size = len(self._idf)
+
+    def __call__(self, text: str) -> tuple[list[int], list[float]]:
+        counts: dict[int, int] = {}
+        vocab = self._vocab
+        for gram in self._analyse(text):
+            col = vocab.get(gram)
+            if col is not None:
+                counts[col] = counts.get(col, 0) + 1
+        cols = sorted(counts)
+        vals = [(1.0 + math.log(counts[c])) * self._idf[c] for c in cols]
+        norm = math.sqrt(sum(v * v for v in vals))
+        if norm > 0:
+            vals = [v / norm for v in vals]
+        return cols, vals

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import scipy.sparse as sp
 
-__all__ = ["OperatingPoint", "OosWeights", "choose_threshold", "fit_temperature", "knn_similarity"]
+__all__ = ["OosWeights", "OperatingPoint", "choose_threshold", "fit_temperature", "knn_similarity"]
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,18 @@ OUT_OF_SCOPE_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
 
 # Rasa data files may mix NLU with dialogue data; those sections are someone else's business.
 _IGNORED_TOP_LEVEL = frozenset(
-    {"stories", "rules", "responses", "slots", "entities", "intents", "forms", "actions",
-     "session_config", "e2e_actions"}
+    {
+        "stories",
+        "rules",
+        "responses",
+        "slots",
+        "entities",
+        "intents",
+        "forms",
+        "actions",
+        "session_config",
+        "e2e_actions",
+    }
 )
 _ITEM_KINDS = ("intent", "regex", "lookup", "synonym")
 _ITEM_KEYS = frozenset({*_ITEM_KINDS, "examples", "metadata"})
@@ -169,9 +179,11 @@ def parse_annotations(raw: str) -> tuple[str, tuple[EntityAnnotation, ...]]:
             try:
                 spec = json.loads(m.group("json"))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"entity annotation {m.group('json')!r} is not valid JSON") from exc
+                raise ValueError(
+                    f"entity annotation {m.group('json')!r} is not valid JSON"
+                ) from exc
             if not isinstance(spec, dict) or not isinstance(spec.get("entity"), str):
-                raise ValueError("entity annotation JSON needs an \"entity\" string")
+                raise ValueError('entity annotation JSON needs an "entity" string')
             entity = spec["entity"]
             value = str(spec.get("value", surface))
             role = str(spec["role"]) if "role" in spec else None
@@ -226,7 +238,9 @@ class _Reader:
     def read(self, root: yaml.Node | None) -> TrainingData:
         data = TrainingData()
         if root is None:
-            raise ConfigError("file is empty; expected a mapping with an 'nlu' list", path=self.path)
+            raise ConfigError(
+                "file is empty; expected a mapping with an 'nlu' list", path=self.path
+            )
         if not isinstance(root, yaml.MappingNode):
             raise self.error("expected a mapping with an 'nlu' list at the top level", root, "nlu")
         seen_nlu = False
@@ -251,7 +265,9 @@ class _Reader:
 
     def read_item(self, node: yaml.Node, field: str, data: TrainingData) -> None:
         if not isinstance(node, yaml.MappingNode):
-            raise self.error("each 'nlu' item must be a mapping (intent/regex/lookup/synonym)", node, field)
+            raise self.error(
+                "each 'nlu' item must be a mapping (intent/regex/lookup/synonym)", node, field
+            )
         items = {k.value: (k, v) for k, v in node.value}
         for key, (key_node, _) in items.items():
             if key not in _ITEM_KEYS:
@@ -269,13 +285,17 @@ class _Reader:
         name_node = items[kind][1]
         name = self.scalar(name_node, f"{field}.{kind}")
         if not name or not _NAME_RE.match(name):
-            raise self.error(f"{kind} name {name!r} is not a valid name", name_node, f"{field}.{kind}")
+            raise self.error(
+                f"{kind} name {name!r} is not a valid name", name_node, f"{field}.{kind}"
+            )
         if "examples" not in items:
             raise self.error(f"{kind} {name!r} has no 'examples'", node, f"{field}.examples")
         examples_field = f"{field}.examples"
         entries = list(self.examples(items["examples"][1], examples_field))
         if not entries:
-            raise self.error(f"{kind} {name!r} has no examples", items["examples"][1], examples_field)
+            raise self.error(
+                f"{kind} {name!r} has no examples", items["examples"][1], examples_field
+            )
         for text, line, sub in entries:
             if kind == "intent":
                 try:
@@ -288,7 +308,10 @@ class _Reader:
                     re.compile(text)
                 except re.error as exc:
                     raise ConfigError(
-                        f"regex {name!r} does not compile: {exc.msg}", path=self.path, line=line, field=sub
+                        f"regex {name!r} does not compile: {exc.msg}",
+                        path=self.path,
+                        line=line,
+                        field=sub,
                     ) from None
                 data.regexes.append(RegexPattern(name, text))
             elif kind == "lookup":
@@ -321,7 +344,9 @@ class _Reader:
                     )
                 text = stripped[2:].strip()
                 if not text:
-                    raise ConfigError("empty example", path=self.path, line=first + offset, field=sub)
+                    raise ConfigError(
+                        "empty example", path=self.path, line=first + offset, field=sub
+                    )
                 yield text, first + offset, sub
                 index += 1
         elif isinstance(node, yaml.SequenceNode):
@@ -338,4 +363,6 @@ class _Reader:
                     raise self.error("empty example", child, sub)
                 yield text, child.start_mark.line + 1, sub
         else:
-            raise self.error("'examples' must be a block string of '- ' lines or a list", node, field)
+            raise self.error(
+                "'examples' must be a block string of '- ' lines or a list", node, field
+            )
