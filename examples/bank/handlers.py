@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -582,6 +583,13 @@ class BankHandlers:
     # -- small talk with a purpose ---------------------------------------------------------------------------
     async def volunteered(self, ctx: Context) -> Result:
         """The customer gave details unprompted: verify them if they can, else ask what's up."""
+        if SECURITY_CODE_WORDS.search(ctx.text):
+            # The policy drops a CVV or PIN outright (no placeholder), so the cue words are
+            # what is left to notice it by.
+            return Result.say(
+                "Please don't share your card's security code or PIN with anyone, including us: "
+                "we will never ask for them. What can I help you with?"
+            )
         if ctx.customer_id is None and (ctx.entity("DATE_OF_BIRTH") or ctx.entity("card_last_four") or ctx.entity("CREDIT_CARD")):
             return Result(start_form="identified")  # the verification gate takes it from here
         return Result.say("Thanks. What can I help you with today?")
@@ -594,6 +602,7 @@ class BankHandlers:
 # -- helpers -------------------------------------------------------------------------------------------------
 
 TRANSFER_SLOTS = ("amount", "from_account", "to_account")
+SECURITY_CODE_WORDS = re.compile(r"\b(?:cvv2?|cvc2?|security code|pin)\b", re.IGNORECASE)
 
 #: words in a fees question -> the lines of the table that answer it
 FEE_WORDS = (

@@ -12,7 +12,7 @@ Demo customer: Mary-Jane O'Neil, date of birth 1984-03-12, debit card ending
 4242 and credit card 4111 1111 1111 1111 (either card's last four verifies
 her). She has a pending fraud alert on the debit card and a replacement for
 the expiring credit card (ending 7714) on its way. Her data matches
-``examples/bank/sample_conversation.txt`` (a $45.20 Starbucks charge yesterday).
+``examples/bank/demo_conversation.txt`` (a $45.20 Starbucks charge yesterday).
 """
 
 from __future__ import annotations
