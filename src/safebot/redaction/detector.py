@@ -241,10 +241,11 @@ class Detector:
             entity = self._ner_labels.get(ent.label_)
             if entity is None:
                 continue
-            s = ent.text.strip(" .,'\"")
-            if not s or _NOT_A_NAME.match(s) or s.lower() in COMMON_WORDS:
-                continue
-            yield Detection(entity, ent.start_char, ent.end_char, score, f"spacy.ner.{ent.label_}")
+            for start, end in _ner_parts(doc.text, ent.start_char, ent.end_char, entity == "PERSON"):
+                s = doc.text[start:end].strip(" .,'\"")
+                if not s or _NOT_A_NAME.match(s) or s.lower() in COMMON_WORDS:
+                    continue
+                yield Detection(entity, start, end, score, f"spacy.ner.{ent.label_}")
 
     def _resolve(self, text: str, found: list[Detection]) -> list[Detection]:
         """Drop low scores and allow-listed values; keep the best of overlapping spans."""
@@ -275,6 +276,68 @@ class Detector:
                 del kept[j]
         kept.sort(key=lambda d: d.start)
         return kept
+
+
+# Lower-case words that may sit inside a name ('Willemine ten Pas', 'Maika van de Noort').
+_NAME_PARTICLES = frozenset("van von der den de da di del della du la le ten ter bin ibn al el y e".split())
+_NER_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
+
+
+def _ner_parts(text: str, start: int, end: int, person: bool) -> list[tuple[int, int]]:
+    """An NER span cut to what is plausibly the value.
+
+    The small model runs names over line breaks ('Olga Krylova\\nCable', 'Simpson\\n>Esat Jeknić'):
+    each line is its own candidate. A person's span also ends before a possessive ("Alice
+    Goldberg's Cautionary Tales") or a lower-case word ('Walker began', 'X from Y'), and loses
+    leading capitalised common words that are not names ('Producer Liviana Palerma').
+    """
+    parts: list[tuple[int, int]] = []
+    pos = start
+    for line in re.split(r"(\n)", text[start:end]):
+        s, e = pos, pos + len(line)
+        pos = e
+        if line == "\n" or not line.strip(" \t>"):
+            continue
+        while s < e and text[s] in " \t>":
+            s += 1
+        if person:
+            s, e = _trim_person(text, s, e)
+        if s < e:
+            parts.append((s, e))
+    return parts
+
+
+def _trim_person(text: str, s: int, e: int) -> tuple[int, int]:
+    from safebot.redaction.recognizers.vocabulary import census_first_names, census_last_names, english_words
+
+    words = list(_NER_WORD.finditer(text, s, e))
+    if not words:
+        return s, e
+    cut = e
+    for k, w in enumerate(words):
+        word = w.group(0)
+        if k and word.islower() and word not in _NAME_PARTICLES and not words[0].group(0).islower():
+            cut = w.start()
+            break
+        m = re.search(r"['’]s$", word)
+        if m is not None and w.end() < e:
+            cut = w.start() + m.start()
+            break
+    e = cut
+    english, first, last = english_words(20000), census_first_names(), census_last_names()
+    while len(words) > 1 and words[0].end() < e:
+        lw = words[0].group(0).lower()
+        if lw in english and lw not in first and lw not in last:
+            words.pop(0)
+            s = words[0].start()
+            continue
+        break
+    e = s + len(text[s:e].rstrip(" \t,;:-"))
+    if len(words) == 1 and words[0].end() >= e:
+        lw = words[0].group(0).lower()
+        if lw in english and lw not in first and lw not in last:
+            return s, s  # 'songwriters', 'Salesperson': a word, not a name
+    return s, e
 
 
 def _from_result(r: RecognizerResult, default_name: str) -> Detection:

@@ -50,6 +50,10 @@ NOT_A_PHONE = re.compile(
 )
 
 
+_NOT_PHONE_SHAPE = re.compile(
+    r"(?:19|20)\d{2}-[01]\d-[0-3]\d(?!\d)|"
+    r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\s*$"
+)
 _PHONE_CANDIDATE = re.compile(r"(?<![^\W\d_])\+?[(\d][\d \t().\-/]{5,}\d\)?(?![^\W\d_])")
 
 
@@ -71,6 +75,8 @@ class PhoneRecognizer(SafebotRecognizer):
         # libphonenumber's matcher is slow on long text; run it only on runs of digits and
         # separators that hold 7+ digits and do not touch letters (an MRZ line is not a phone).
         for cand in _PHONE_CANDIDATE.finditer(text):
+            if _NOT_PHONE_SHAPE.match(cand.group(0)):
+                continue  # '1978-04-13 12:20:39' (a timestamp), '195.206.132.199' (an IP address)
             if sum(c.isdigit() for c in cand.group(0)) >= 7:
                 yield from self._find_in(text, lower, cand.start(), cand.end())
 
@@ -274,9 +280,9 @@ def recognizers() -> list[EntityRecognizer]:
             "PHONE_NUMBER", "safebot.phone_cue",
             # Numbers libphonenumber cannot place ('(37) 788-063', '467 3395', '60-56-85-91') count
             # as phones when a phone word comes right before them.
-            pattern=r"(?:phone|tel(?:ephone)?|mobile|cell|fax|call\s+(?:me\s+)?(?:on|at)|whatsapp)"
+            pattern=r"(?:phone|tel(?:ephone)?|mobile|cell|fax|desk|call\s+(?:me\s+)?(?:on|at)|whatsapp)"
             r"(?:\s*(?:number|no\.?|#))?\s*(?:is|:)?\s*"
-            r"(?P<value>\+?\(?\d{1,4}\)?(?:[ \-.]{1,2}\(?\d{2,5}\)?){1,4})(?![\d])",
+            r"(?P<value>\+?\(?\d{1,4}\)?(?:[ \-.]{0,2}\(?\d{2,8}\)?){1,4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?)(?![\d])",
             score=0.6, requires_digits=6, validate=lambda v: 7 <= sum(c.isdigit() for c in v) <= 15,
         ),
         RegexRecognizer(

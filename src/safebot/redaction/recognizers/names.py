@@ -48,7 +48,8 @@ STRONG_CUE = re.compile(
     r"(?:\bmy\s+name\s+is|\bmy\s+name's|\bname\s*(?:is|:)|\bcalled|\bpassenger(?:'s)?(?:\s+name)?"
     r"(?:\s+is|\s*:)?|\bmr\.?|\bmrs\.?|\bms\.?|\bmiss|\bdr\.?|\bmx\.?|"
     r"\b(?:first|last|sur|full|middle|maiden|given|family)\s*name\s*(?:is|:|was)?|"
-    r"\bsigned,?|\bspelled|\bspelt|\btraveller|\btraveler|\bon\s+behalf\s+of|\bnamed)\s+$",
+    r"\bsigned,?|\bspelled|\bspelt|\btraveller|\btraveler|\bon\s+behalf\s+of|\bnamed(?:\s+(?:him|her|them))?|"
+    r"\b(?:people\s+)?call\s+me)\s+$",
     re.IGNORECASE,
 )
 WEAK_CUE = re.compile(
@@ -60,6 +61,13 @@ WEAK_CUE = re.compile(
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 
 
+_LIST_SEP = re.compile(r",[ \t]+(?:and[ \t]+)?|[ \t]+and[ \t]+")
+_CAP_BEFORE = re.compile(r"[^\W\d_][\w'’\-]*[ \t]+$")  # a capitalised word right before: 'Corner Becker'
+_CAP_AFTER = re.compile(r"[ \t]+[^\W\d_a-z]")  # 'and Abt Associates', 'Lucid and Loveland Technologies'
+_BEFORE_CUE = re.compile(
+    r"(?:^|(?<=[.!?\n]\s)|(?<=\n))(?P<name>[^\W\d_][^\W\d_'’\-]+)(?:[ \t]+lives[ \t]+(?:on|in|at)\b|,[ \t]+can[ \t]+i\b)",
+    re.IGNORECASE,
+)
 _INITIAL = re.compile(r"[ \t]+[^\W\d_]\.?[ \t]+")
 
 
@@ -116,6 +124,8 @@ class NameGazetteerRecognizer(SafebotRecognizer):
 
     # -- search ---------------------------------------------------------------------------------
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        yield from self._listed(text)
+        yield from self._before_cue(text)
         words = list(WORD.finditer(lower))
         i = 0
         while i < len(words):
@@ -154,6 +164,53 @@ class NameGazetteerRecognizer(SafebotRecognizer):
                 end += 1
             yield words[i].start(), words[end].end(), score
             i = end + 1
+
+    def _surname(self, w: str) -> bool:
+        """A surname that is not also an English word ('Becker', 'Vasquez', 'Kónya')."""
+        lw = w.lower()
+        return len(w) >= 3 and lw not in self.english and (lw in self.last or self.is_unknown(lw))
+
+    def _listed(self, text: str) -> Iterable[tuple[int, int, float]]:
+        """Capitalised single words in a coordinated list: 'founders: Kónya, Becker and Vasquez',
+        'Marrero and Murphy were'. Every item must be a census name or not an English word, at
+        least one a census surname that is not an English word; an item of two capitalised words
+        in a row ('Abt Associates', 'Walter Road') makes it a company or a street, not names."""
+        if " and " not in text:
+            return
+        words = [m for m in WORD.finditer(text) if m.group(0)[0].isupper()]
+        i = 0
+        while i < len(words):
+            chain = [words[i]]
+            j = i + 1
+            while j < len(words) and _LIST_SEP.fullmatch(text, chain[-1].end(), words[j].start()):
+                chain.append(words[j])
+                j += 1
+            i = j
+            if len(chain) < 2 or " and " not in text[chain[-2].end() : chain[-1].start()]:
+                continue
+            before, after = text[max(0, chain[0].start() - 40) : chain[0].start()], text[chain[-1].end() :]
+            prev = _CAP_BEFORE.search(before)
+            if (prev is not None and prev.group(0)[0].isupper()) or _CAP_AFTER.match(after):
+                continue
+            items = [m.group(0) for m in chain]
+            if not all(
+                w[1:].islower() and w.lower() not in COMMON_WORDS or w.lower() in self.last
+                for w in items
+            ) or not all(self.name_part(w.lower()) for w in items):
+                continue
+            if not any(self._surname(w) and w.lower() in self.last for w in items):
+                continue
+            for m in chain:
+                yield m.start(), m.end(), 0.7
+
+    def _before_cue(self, text: str) -> Iterable[tuple[int, int, float]]:
+        """A capitalised name-like word before 'lives on', ', can I ...': 'Sandra lives on Via
+        Tasso', 'Danial, can I please speak to your boss?'."""
+        for m in _BEFORE_CUE.finditer(text):
+            w = m.group("name")
+            lw = w.lower()
+            if w[1:].islower() and lw not in COMMON_WORDS and (self.is_first(lw) or self.is_unknown(lw)):
+                yield m.start("name"), m.end("name"), 0.75
 
     def _with_initial(self, text: str, words: list[re.Match[str]], i: int) -> bool:
         if i + 2 >= len(words):
