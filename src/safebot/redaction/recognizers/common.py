@@ -120,11 +120,34 @@ _MILITARY = re.compile(
     r"[ \t]*,?[ \t]*\n?[ \t]*(?:apo|fpo|dpo)[ \t]+a[aep][ \t]+\d{5}\b",
     re.IGNORECASE,
 )
+# Between the parts of an address block: a comma and/or line breaks ('\n, RS\n Brazil').
+_PART_SEP = r"(?=[ \t]*[,\n])[ \t]*(?:\n[ \t>]*){0,2},?[ \t]*(?:\n[ \t>]*){0,2}"
 # Lines or comma-separated parts after a street: city, region, country ('\n Suite 282\n Domoszló\n Hungary').
 _PLACE_PART = re.compile(
-    rf"(?:,[ \t]*|[ \t]*\n[ \t>]*(?:\n[ \t>]*)?)(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})"
-    r"(?:[ \t]+\d{3,6}(?:-\d{3,4})?)?(?=[ \t]*(?:[,\n.]|$))",
+    rf"{_PART_SEP}(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})"
+    r"(?:[ \t]*\([^()\n]{1,24}\))?(?:[ \t]+\d{3,6}(?:[ \-]\d{2,4})?)?(?=[ \t]*(?:[,\n.?)]|$)|(?<=[\d)])[ \t]+[a-z])",
     re.IGNORECASE,
+)
+# Also part of an address block: another unit after a space ('Suite 991 Suite 636'), a region or
+# postcode of digits alone on its line or after a comma ('Cite Essanaouber\n, 32\n 60810').
+_SPACED_UNIT = re.compile(rf"[ \t]+(?:\d{{1,4}}[a-z]?[ \t]+)?{_UNIT}\b", re.IGNORECASE)
+_NUMERIC_PART = re.compile(_PART_SEP + r"\d{1,6}(?:[ \-]\d{2,4})?(?=[ \t]*(?:[,\n.?]|$))")
+_ENDS_IN_UNIT = re.compile(rf"{_UNIT}$", re.IGNORECASE)
+# 'Storgarden 52 Trajanka Forks\n Suite 894': street words, a number, street words, then a unit line.
+_NUM_INSIDE = re.compile(
+    rf"(?<![\w.,'’])(?P<pre>{_W}(?:[ \t]+{_W}){{0,2}})[ \t]+\d{{1,5}}[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}"
+    rf"(?=[ \t]*\n[ \t>]*{_UNIT})",
+    re.IGNORECASE,
+)
+# A city right after a unit on the same line ('Apt. 934 OULU', 'Suite 274 Ljubljana nan').
+_SPACED_PLACE = re.compile(rf"[ \t]+(?P<part>{_W}(?:[ \t]+{_W}){{0,2}})(?=[ \t]*(?:[,\n.?]|$))")
+# 'the corner of Pachergasse 64 and Radolič Harbor'
+_CORNER = re.compile(
+    r"\bcorner\s+of\s+(?:the\s+)?(?P<a>(?=[^\n,.?!]*[\dA-ZÀ-Þ])[^\n,?!]{2,60}?)\s+and\s+"
+    r"(?P<b>[^\W\d_][\w'’\-]*\.?(?:[ \t]+[^\W\d_][\w'’\-]*\.?){0,3})"
+)
+_US_STREET = re.compile(
+    rf"\b\d{{1,6}}[a-z]?(?:[ \-]\d{{1,4}})?\s+(?:[a-z][a-z'\-]*\.?\s+){{0,4}}{STREET_SUFFIX}\b\.?", re.IGNORECASE
 )
 _STREETISH = re.compile(
     r"(?:vej|gade|gata|katu|tie|strasse|straße|str|weg|laan|straat|utca|ulica|gasse|platz|allee|"
@@ -133,7 +156,7 @@ _STREETISH = re.compile(
 _STREET_WORD = re.compile(
     STREET_SUFFIX + r"|rue|rua|via|calle|avenida|avda|viale|ul|strasse|straße|str|weg|vej|gade|katu|tie"
 )
-_CONNECTORS = frozenset("de da do das dos del della di la le les van von der den al el of the u. y e".split())
+_CONNECTORS = frozenset("de da do das dos del della di la le les van von der den al el of the u. u z v na y e".split())
 
 
 class InternationalAddressRecognizer(SafebotRecognizer):
@@ -170,6 +193,30 @@ class InternationalAddressRecognizer(SafebotRecognizer):
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
         for m in _MILITARY.finditer(text):
             yield m.start(), m.end(), 0.9
+        if "corner" in lower:
+            for m in _CORNER.finditer(text):
+                b = m.group("b").split()
+                taken = 0
+                for w in b:
+                    if w.lower().strip(".") in ("st", "street") and taken:
+                        break
+                    if not (w[0].isupper() or w.lower().strip(".") in _CONNECTORS):
+                        break
+                    taken += 1
+                if taken:
+                    yield m.start("a"), m.start("b") + len(" ".join(b[:taken])), 0.9
+        for m in _NUM_INSIDE.finditer(text):
+            pre = m.group("pre").split()
+            while pre and not pre[0][0].isupper():
+                pre.pop(0)
+            if pre and self._placeish(pre + m.group(0)[len(m.group("pre")) :].split()[1:], need_unknown=False):
+                start = m.start("pre") + m.group("pre").rfind(" ".join(pre))
+                yield start, self._extend(text, m.end()), 0.9
+        for m in _US_STREET.finditer(text):
+            # '370 3911 Fourth Avenue Suite 697 Apt. 397, Mora de Rubielos, Spain 16200'
+            end = self._extend(text, m.end())
+            if end > m.end():
+                yield m.start(), end, 0.9
         for m in _INTL_CORE.finditer(text):
             street = m.group("street").split()
             if not self._placeish(street, need_unknown=True):
@@ -182,26 +229,50 @@ class InternationalAddressRecognizer(SafebotRecognizer):
             if cut is None:
                 continue
             keep = words[: cut + 1] if cut > 0 else words
+            if cut > 0:
+                # 'Devon Street West', 'Crown Street Kishiev Squares': capitalised words after it
+                for w in words[cut + 1 :]:
+                    if not w[0].isupper() or re.fullmatch(_UNIT, w, re.IGNORECASE) or w.lower() in ("suite", "apt", "apt.", "unit"):
+                        break
+                    keep.append(w)
             if cut == 0:
                 # 'Rue de Tanger': capitalised words and connectors after the street word
                 keep = [words[0]]
                 for w in words[1:]:
+                    if re.fullmatch(r"(?:apt|apartment|suite|ste|unit|flat|box)\.?", w, re.IGNORECASE):
+                        break
                     if w.lower() in _CONNECTORS or w[0].isupper():
                         keep.append(w)
                     else:
                         break
-            end = m.start("street") + len(" ".join(keep)) if " ".join(keep) == m.group("street")[: len(" ".join(keep))] else None
-            if end is None:
+            joined = " ".join(keep)
+            if joined != m.group("street")[: len(joined)]:
                 continue
-            yield m.start(), self._extend(text, end), 0.9
+            yield m.start(), self._extend(text, m.start("street") + len(joined)), 0.9
 
     def _extend(self, text: str, end: int) -> int:
         """Past up to four unit, city, region or country parts after the street."""
+        after_unit = _ENDS_IN_UNIT.search(text, max(0, end - 24), end) is not None
         if True:
-            for _ in range(4):
+            for _ in range(7):
+                unit = _SPACED_UNIT.match(text, end)
+                if unit is not None:
+                    end, after_unit = unit.end(), True
+                    continue
+                if after_unit:
+                    after_unit = False
+                    spaced = _SPACED_PLACE.match(text, end)
+                    if spaced is not None and self._placeish(spaced.group("part").split(), need_unknown=False):
+                        end = spaced.end()
+                        continue
+                number = _NUMERIC_PART.match(text, end)
+                if number is not None:
+                    end = number.end()
+                    continue
                 part = _PLACE_PART.match(text, end)
                 if part is None:
                     break
+                after_unit = bool(re.match(_UNIT, part.group("part"), re.IGNORECASE))
                 words = part.group("part").split()
                 if words[0].lower() == "nan":
                     end = part.end()  # an empty field exported as 'nan' in a pasted address block
