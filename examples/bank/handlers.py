@@ -535,8 +535,8 @@ class BankHandlers:
                 ]
                 changes.setdefault(kind, ctx.reveal(token))
         except RevealError:
-            # Contact details are not kept (vaulted) by the policy, so one typed before the
-            # customer was verified is gone by now: ask again rather than guess.
+            # The vault no longer holds the value (shredded, or a policy that does not vault
+            # contact details): ask again rather than guess.
             return Result(
                 Result.say("For your security I don't keep details typed before you were verified.").replies,
                 start_form="update_contact_again",

@@ -55,11 +55,17 @@ def load_routes(bot_dir: Path, handlers_file: str) -> Routes:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[name]
-            raise ConfigError(f"importing the handlers module failed ({type(exc).__name__}: {exc})", path=str(path)) from exc
+            raise ConfigError(f"importing the handlers module failed ({type(exc).__name__})", path=str(path)) from None
     setup = getattr(module, "setup", None)
     if not callable(setup):
         raise ConfigError("handlers module must define setup(bot_dir) -> Routes", path=str(path))
-    routes = setup(bot_dir)
+    try:
+        routes = setup(bot_dir)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        # The bot's own set-up code (opening a back end, say) failed: one clear line, no traceback.
+        raise ConfigError(f"setup() in the handlers module failed ({type(exc).__name__})", path=str(path)) from None
     if not isinstance(routes, Routes):
         raise ConfigError(f"setup() returned {type(routes).__name__}, not safebot.engine.Routes", path=str(path))
     return routes

@@ -191,7 +191,10 @@ class Turn:
         spec = next((s for s in form.slots if s.name == t.form.requested), None)
         if spec is None:
             return frozenset()
-        return frozenset(e for e in spec.entities if e in self.bot.redactor.policy.entities)
+        pii = frozenset(e for e in spec.entities if e in self.bot.redactor.policy.entities)
+        # A slot that also takes a non-PII entity ('card_last_four' or a full card) must keep
+        # a bare '4242' readable: only a slot that can hold nothing but PII expects PII.
+        return pii if len(pii) == len(spec.entities) else frozenset()
 
     def _key_id(self) -> str:
         # One data key per conversation; the conversation is linked to its customer at
@@ -225,8 +228,28 @@ class Turn:
             )
 
     def say(self, text: str) -> None:
-        """Queue a reply; outbound redaction for the customer happens here, once per reply."""
-        analysis = self.bot.redactor.analyze(text, conversation_id=self.cid)
+        """Queue a reply; outbound redaction for the customer happens here, once per reply.
+
+        The reply is scanned with every recognizer, but spaCy's NER guesses are not applied
+        to the bot's own words: they turn merchants ('Chipotle', 'Con Edison') into names and
+        places, while the identifiers outbound redaction exists for (cards, SSNs, IBANs,
+        passports) come from the pattern and checksum recognizers. If the scan fails, the
+        customer gets the bot's generic error reply, never the unscanned text and never a
+        bare '<REDACTED_MESSAGE>'.
+        """
+        redactor = self.bot.redactor
+        analysis = redactor.analyze(text, conversation_id=self.cid)
+        if analysis.blocked and analysis.reason == "timeout":
+            analysis = redactor.analyze(text, conversation_id=self.cid)  # once: a busy moment
+        if analysis.blocked:
+            self._event("error", data={"code": "outbound_redaction_failed"})
+            analysis = redactor.analyze(self.bot.config.response("error"), conversation_id=self.cid)
+        kept = tuple(d for d in analysis.detections if not d.recognizer.startswith("spacy.ner"))
+        if len(kept) != len(analysis.detections):
+            from safebot.redaction.treatments import placeholder_numbers
+
+            raw = analysis.raw.reveal()
+            analysis = dataclasses.replace(analysis, detections=kept, numbers=tuple(placeholder_numbers(raw, list(kept))))
         rendered: dict[str, RedactedText] = {
             d: self.bot.redactor.render(analysis, d, conversation_id=self.cid) for d in OUTBOUND
         }
@@ -261,7 +284,12 @@ class Turn:
             return
         await self._start(handler)
 
-    async def _start(self, handler: Handler) -> None:
+    async def _start(self, handler: Handler, *, prefill: bool = True) -> None:
+        """Route to ``handler``: verification first if needed, then its form, then run it.
+
+        ``prefill=False`` when the current message was an answer to something else (the
+        verification form), so it must not also fill the handler's slots.
+        """
         t = self.tracker
         if handler.requires_auth and not t.verified:
             verification = self.bot.routes.verification
@@ -276,7 +304,8 @@ class Turn:
             await self._ask_or_complete()
             return
         if handler.form is not None:
-            self._prefill(handler.form)
+            if prefill:
+                self._prefill(handler.form)
             self._begin_form(FormState(handler.form.name, handler.name))
             await self._ask_or_complete()
             return
@@ -433,7 +462,7 @@ class Turn:
         pending = self.bot.routes.by_name(t.after_auth or "")
         t.after_auth = None
         if pending is not None:
-            await self._start(pending)
+            await self._start(pending, prefill=False)
 
     async def _run(self, handler: Handler) -> None:
         t = self.tracker

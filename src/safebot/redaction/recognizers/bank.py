@@ -109,8 +109,9 @@ def recognizers() -> list[EntityRecognizer]:
         ),
         CueValueRecognizer(
             "CVV", "safebot.cvv",
-            cue=r"cvv2?|cvc2?|csc|cid|(?:security|card|verification)\s+code"
-            r"(?:\s+on\s+the\s+back(?:\s+of\s+(?:the|my)\s+card)?)?|3[\s\-]*digits?(?:\s+[a-z]+){0,4}|"
+            # 'the cvv on the back is 123': the place words belong to the cue, not the value.
+            cue=r"(?:cvv2?|cvc2?|csc|cid|(?:security|card|verification)\s+code)"
+            r"(?:\s+(?:on|at|from)\s+the\s+back(?:\s+of\s+(?:the|my)\s+card)?)?|3[\s\-]*digits?(?:\s+[a-z]+){0,4}|"
             r"code\s+on\s+the\s+back|(?:the\s+)?(?:number|digits)\s+on\s+the\s+back",
             lengths=(3, 4), digits_only=True, requires_digits=3,
         ),
