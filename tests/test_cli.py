@@ -1,0 +1,100 @@
+"""The command line as users run it: a real subprocess, exit codes, stdout/stderr contracts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BANK_POLICY = ROOT / "examples" / "bank" / "policy.yaml"
+
+
+def safebot(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "safebot.cli", *args], input=stdin, capture_output=True, text=True,
+        timeout=600, cwd=cwd,
+    )
+
+
+@pytest.fixture(scope="module")
+def minibank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    bot_dir = tmp_path_factory.mktemp("cli") / "minibank"
+    shutil.copytree(ROOT / "tests" / "engine" / "minibank", bot_dir, ignore=shutil.ignore_patterns(".safebot"))
+    text = (bot_dir / "bot.yaml").read_text().replace("../../../examples/bank/policy.yaml", str(BANK_POLICY))
+    (bot_dir / "bot.yaml").write_text(text)
+    return bot_dir
+
+
+def test_redact_plain_json_and_bad_lines() -> None:
+    text = "card 4111-1111-1111-1111 ok\n{\"text\": \"iban GB82 WEST 1234 5698 7654 32\"}\n{oops\n"
+    r = safebot("redact", "--policy", str(BANK_POLICY), stdin=text)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 1  # one bad line: reported, the others still redacted
+    assert lines[0]["text"] == "card <CREDIT_CARD_1> ok"
+    assert lines[0]["entities"][0] == {"type": "CREDIT_CARD", "start": 5, "end": 24, "score": 1.0, "recognizer": "safebot.card"}
+    assert lines[1]["text"] == "iban <IBAN_CODE_1>"
+    assert "error" in lines[2] and "oops" not in lines[2]["error"]
+    assert "4111" not in r.stdout + r.stderr and "Traceback" not in r.stderr
+
+
+def test_redact_destination_customer() -> None:
+    r = safebot("redact", "--policy", str(BANK_POLICY), "--destination", "customer", stdin="card 4111 1111 1111 1111\n")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["text"] == "card ****1111"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["redact", "--policy", "no/such.yaml"], "no/such.yaml: file not found"),
+        (["redact", "--policy", str(BANK_POLICY), "--destination", "twitter"], "unknown destination"),
+        (["chat", "no/such/bot"], "not a bot directory"),
+    ],
+)
+def test_user_errors_are_one_line(args: list[str], message: str) -> None:
+    r = safebot(*args)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_policy_names_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("name: x\npacks: [bank]\nentities:\n  CREDIT_CARD:\n    threshold: 7\n")
+    r = safebot("redact", "--policy", str(bad))
+    assert r.returncode == 2
+    assert f"{bad}:5: entities.CREDIT_CARD.threshold:" in r.stderr
+
+
+def test_policy_test_pass_and_fail(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "cases:\n"
+        "  - name: card\n    text: 'card 4111 1111 1111 1111'\n    must_redact: [CREDIT_CARD]\n"
+        "  - name: wrong on purpose\n    text: 'hello there'\n    must_redact: [CREDIT_CARD]\n"
+    )
+    r = safebot("policy", "test", str(BANK_POLICY), str(cases))
+    assert r.returncode == 1
+    assert r.stdout.strip().endswith("1 passed, 1 failed")
+    assert "FAIL wrong on purpose" in r.stdout
+
+
+def test_chat_json_nlu_train_and_test(minibank: Path) -> None:
+    r = safebot("train", str(minibank))
+    assert r.returncode == 0, r.stderr
+    r = safebot("chat", str(minibank), "--json", stdin="hello\nplease freeze my card 4111 1111 1111 1111\n")
+    turns = [json.loads(line) for line in r.stdout.splitlines()]
+    assert turns[0]["intent"] == "greet" and turns[0]["replies"] == ["Hi! How can I help?"]
+    assert turns[1]["replies"] == ["Card ****1111 is now frozen."]
+    assert set(turns[1]) == {"intent", "confidence", "replies"}
+    r = safebot("nlu", str(minibank), stdin="lock my card 4111 1111 1111 1111\nwhat's the weather like\n")
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rows[0]["text"] == "lock my card <CREDIT_CARD_1>" and rows[0]["intent"] == "freeze_card"
+    assert rows[1]["intent"] is None
+    r = safebot("test", str(minibank))
+    assert r.returncode == 0, r.stdout
+    assert r.stdout.strip().endswith("3 passed, 0 failed")
