@@ -302,6 +302,11 @@ def _ner_parts(text: str, start: int, end: int, person: bool) -> list[tuple[int,
             s += 1
         if person:
             s, e = _trim_person(text, s, e)
+            if s < e and "\n" in text[start:end] and len(_NER_WORD.findall(text, s, e)) == 1:
+                from safebot.redaction.recognizers.vocabulary import census_first_names
+
+                if text[s:e].strip(" .,'\"").lower() not in census_first_names():
+                    continue  # 'Idris Ibragimov\\nOnvia': the company line under a name
         if s < e:
             parts.append((s, e))
     return parts

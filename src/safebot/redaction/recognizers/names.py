@@ -61,6 +61,7 @@ WEAK_CUE = re.compile(
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 
 
+_PARTICLES = frozenset("van von der den de da di del della du la le ten ter bin ibn al el y".split())
 _LIST_SEP = re.compile(r",[ \t]+(?:and[ \t]+)?|[ \t]+and[ \t]+")
 _CAP_BEFORE = re.compile(r"[^\W\d_][\w'’\-]*[ \t]+$")  # a capitalised word right before: 'Corner Becker'
 _CAP_AFTER = re.compile(r"[ \t]+[^\W\d_a-z]")  # 'and Abt Associates', 'Lucid and Loveland Technologies'
@@ -135,6 +136,8 @@ class NameGazetteerRecognizer(SafebotRecognizer):
             weak = not strong and WEAK_CUE.search(before) is not None
             nxt = self._next(lower, words, i)
             score = 0.0
+            if nxt is not None and self._case_breaks(text, words, i, i + 1):
+                nxt = None  # 'Walker began': a capitalised word and a lower-case one are not one name
             if self.is_first(w) and nxt is not None and (self.is_last(nxt) or self.is_unknown(nxt)):
                 score = 0.85 if strong or weak else 0.7
             elif strong and w not in COMMON_WORDS and (
@@ -159,9 +162,11 @@ class NameGazetteerRecognizer(SafebotRecognizer):
             end = i
             while end - i < 3:
                 follow = self._next(lower, words, end)
-                if follow is None or not self.continues_name(follow):
+                if follow is None or not self.continues_name(follow) or self._case_breaks(text, words, i, end + 1):
                     break
                 end += 1
+                if re.search(r"['’]s$", follow):
+                    break  # "Marcil's Cautionary Tales": a possessive ends the name
             yield words[i].start(), words[end].end(), score
             i = end + 1
 
@@ -233,6 +238,13 @@ class NameGazetteerRecognizer(SafebotRecognizer):
         if len(a) < 2 or len(b) < 2:
             return False
         return (a.isupper() and b.isupper()) or (a[0].isupper() and b[0].isupper() and not a.isupper() and not b.isupper())
+
+    @staticmethod
+    def _case_breaks(text: str, words: list[re.Match[str]], i: int, j: int) -> bool:
+        """Word ``i`` is capitalised in the original and word ``j`` is all lower case (not 'van')."""
+        a = text[words[i].start() : words[i].end()]
+        b = text[words[j].start() : words[j].end()]
+        return not a.islower() and b.islower() and b not in _PARTICLES
 
     @staticmethod
     def _next(lower: str, words: list[re.Match[str]], i: int) -> str | None:
