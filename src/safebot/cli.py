@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -126,7 +126,7 @@ def _load_bot(bot_dir: Path, **kwargs: object) -> Bot:
 def chat(
     bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per turn")] = False,
-    conversation: Annotated[Optional[str], typer.Option("--conversation", "-c", help="conversation id")] = None,
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="conversation id")] = None,
 ) -> None:
     """Chat with a bot. Reads lines from stdin when it is not a terminal."""
     import uuid
@@ -264,7 +264,7 @@ def rasa_actions(
         bot.close()
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: maps safebot's errors to a one-line message and exit status 2."""
     try:
         rc = app(args=argv, standalone_mode=False)

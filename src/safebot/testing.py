@@ -71,7 +71,7 @@ class _ListHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.lines.append(self.format(record))
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.lines.append(f"{record.levelname} {record.name} <unformattable>")
 
 
@@ -194,7 +194,7 @@ class ConversationRunner:
                     planted.append(d.reveal())
                 try:
                     result = self.bot.handle_sync(cid, step.user)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     report.problems.append(f"step {i}: turn raised {type(exc).__name__}")
                     break
                 replies_seen.extend(result.replies)

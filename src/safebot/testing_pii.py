@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from stdnum import iban as _iban
 from stdnum import luhn as _luhn
@@ -429,11 +430,11 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 class Kind:
     name: str
     domain: str  # "bank", "airline" or "common"
-    make: Callable[[random.Random], tuple]
+    make: Callable[[random.Random], tuple[Any, ...]]
     forms: tuple[str, ...]
     templates: tuple[str, ...]
     short: bool = False  # a short value: checked whole, not by windows
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [

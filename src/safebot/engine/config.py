@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from safebot.config.yaml_models import load_yaml_model
 
-__all__ = ["AnalyticsConfig", "BotConfig", "DEFAULT_RESPONSES", "load_bot_config"]
+__all__ = ["DEFAULT_RESPONSES", "AnalyticsConfig", "BotConfig", "load_bot_config"]
 
 
 class _Strict(BaseModel):

@@ -16,12 +16,12 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from safebot.nlu.placeholders import EntityCandidate
 
-__all__ = ["Form", "SlotSpec", "choice", "digits", "amount", "fill"]
+__all__ = ["Form", "SlotSpec", "amount", "choice", "digits", "fill"]
 
 Validator = Callable[[str], str | None]
 
@@ -84,7 +84,7 @@ class Form:
         default_factory=lambda: frozenset({"cancel", "stop", "never mind", "nevermind", "forget it", "quit"})
     )
 
-    def next_missing(self, filled: dict[str, object]) -> SlotSpec | None:
+    def next_missing(self, filled: Mapping[str, object]) -> SlotSpec | None:
         return next((s for s in self.slots if s.required and filled.get(s.name) in (None, "")), None)
 
 
@@ -98,7 +98,7 @@ class FillOutcome:
 
 def fill(
     form: Form,
-    slots: dict[str, object],
+    slots: Mapping[str, object],
     entities: Sequence[EntityCandidate],
     text: str,
     asked: str | None,

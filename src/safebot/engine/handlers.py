@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine.context import Context
     from safebot.engine.forms import Form
 
-__all__ = ["Handler", "Reply", "Result", "Routes", "Verification", "SlotValue"]
+__all__ = ["Handler", "Reply", "Result", "Routes", "SlotValue", "Verification"]
 
 SlotValue = str | int | float | bool | None
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safebot.engine.context import Context
 from safebot.engine.forms import Form, fill
-from safebot.engine.handlers import Handler, Reply, Result, SlotValue
+from safebot.engine.handlers import Handler, Result, SlotValue
 from safebot.engine.tracker import FormState, Tracker
 from safebot.errors import HandlerError, RevealError, SafebotError
 from safebot.events import RedactedEvent
@@ -477,7 +476,7 @@ class Turn:
             self._event("error", data={"code": exc.code, "handler": handler.name})
             self.say(self.bot.config.response("error"))
             return
-        except Exception as exc:  # noqa: BLE001 - handler bugs must not leak text or kill the bot
+        except Exception as exc:
             log.error("handler %s failed (%s)", handler.name, type(exc).__name__)
             self._event("error", data={"code": "handler_error", "handler": handler.name})
             self.say(self.bot.config.response("error"))
