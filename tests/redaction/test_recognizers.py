@@ -55,6 +55,29 @@ BANK = [
     ("William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488", "ADDRESS",
      "20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488"),
     ("my new address is PSC 6293, Box 8158\nAPO AP 04336", "ADDRESS", "PSC 6293, Box 8158\nAPO AP 04336"),
+    # surnames in a coordinated list; a name cue after the name
+    ("the shop belongs to Halvorsen, Becker and Vasquez now", "PERSON", "Becker"),
+    ("the shop belongs to Halvorsen, Becker and Vasquez now", "PERSON", "Halvorsen"),
+    ("Oksana lives on Hauptstrasse near the station", "PERSON", "Oksana"),
+    ("people call me Csanád", "PERSON", "Csanád"),
+    # phone cue: a desk line with an extension, one long group
+    ("Desk: +1-903-140-4508x769", "PHONE_NUMBER", "+1-903-140-4508x769"),
+    ("Mobile: 0341 8387176", "PHONE_NUMBER", "0341 8387176"),
+    # address blocks run over repeated units, regions, postcodes and the country
+    ("send it to 17224 Brekkugata 66 Suite 991 Suite 636, Gdańsk, Poland 52096 please", "ADDRESS",
+     "17224 Brekkugata 66 Suite 991 Suite 636, Gdańsk, Poland 52096"),
+    ("6076 Piroska u. 97.\nPorto Alegre\n, RS\n Brazil 95828", "ADDRESS",
+     "6076 Piroska u. 97.\nPorto Alegre\n, RS\n Brazil 95828"),
+    ("meet me at the corner of Pachergasse 64 and Radolič Harbor", "ADDRESS", "Pachergasse 64 and Radolič Harbor"),
+    # places by name (bank policy redacts LOCATION; the airline policy does not)
+    ("I'm in HELSINKI this week", "LOCATION", "HELSINKI"),
+    ("Maha Cazares\n\nChiclana de la Frontera\nSpain", "LOCATION", "Chiclana de la Frontera\nSpain"),
+]
+
+NOT_FOUND = [
+    # timestamps and IP addresses are not phone numbers
+    ("Date: 1978-04-13 12:20:39", "PHONE_NUMBER"),
+    ("keep getting address 195.206.132.199 blocked", "PHONE_NUMBER"),
 ]
 
 AIRLINE = [
@@ -92,6 +115,27 @@ KEEP = [
     ("my flight 405 departs 7:15 am from terminal 4", ["405", "7:15", "terminal 4"]),
     ("card 4111 1111 1111 1111 cvv 123", ["card", "cvv"]),
 ]
+
+# Cities and airlines an airline bot needs, in lists too (the surname-list pass must leave them).
+KEEP_AIRLINE = [
+    ("can I fly from London and Paris to JFK tomorrow?", ["London", "Paris", "JFK"]),
+    ("UA 123 from Frankfurt and Zurich, seat 14C", ["Frankfurt", "Zurich", "UA 123", "14C"]),
+    ("trips to Dallas, Austin and Denver next month", ["Dallas", "Austin", "Denver"]),
+    ("I'm in HELSINKI, then Oslo and Bergen on LH 400", ["HELSINKI", "Oslo", "Bergen", "LH 400"]),
+    ("I paid 45.00 at Starbucks and Amazon yesterday", ["45.00", "Starbucks", "Amazon", "yesterday"]),
+]
+
+
+@pytest.mark.parametrize(("text", "entity"), NOT_FOUND)
+def test_bank_pack_does_not_find(bank_redactor, text, entity):  # type: ignore[no-untyped-def]
+    assert entity not in [f.entity_type for f in bank_redactor.redact(text).findings]
+
+
+@pytest.mark.parametrize(("text", "keep"), KEEP_AIRLINE)
+def test_airline_keeps_places(airline_redactor, text, keep):  # type: ignore[no-untyped-def]
+    out = airline_redactor.redact(text).text
+    for value in keep:
+        assert value in out
 
 
 @pytest.mark.parametrize(("text", "entity", "span"), BANK)

@@ -350,6 +350,9 @@ def place_names(min_population: int = 15000) -> tuple[frozenset[str], frozenset[
 _CAP_RUN = re.compile(r"(?<![\w'’\-])[^\W\d_][\w'’\-]*(?:[ \t]+(?:(?:de|da|do|del|la|le|am|an|upon|on|sur)[ \t]+)?[^\W\d_][\w'’\-]*){0,3}")
 
 
+_NOT_PLACES = frozenset({"turkey"})
+
+
 class PlaceGazetteerRecognizer(SafebotRecognizer):
     """LOCATION: capitalised or upper-case words that name a world city of 15,000 people or more,
     a country or a US state ('HELSINKI', 'Messina', 'Porto Alegre', 'New Zealand').
@@ -366,11 +369,17 @@ class PlaceGazetteerRecognizer(SafebotRecognizer):
 
         self._cities, self._countries = place_names()
         self._english = english_words(20000)
+        self._very_common = english_words(5000)
         self._first = census_first_names()
 
     def _single_ok(self, w: str) -> bool:
         lw = w.lower()
-        return len(w) >= 4 and lw not in self._english and lw not in self._first
+        if len(w) < 4 or lw in self._first or lw in _NOT_PLACES:
+            return False
+        if lw in self._countries:
+            return True  # 'Spain', 'Poland' are English words too
+        # 'HELSINKI' in capitals unless a very common word ('READING'); 'Reading', 'Nice': never
+        return lw not in (self._very_common if w.isupper() else self._english)
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
         for run in _CAP_RUN.finditer(text):

@@ -89,6 +89,10 @@ class NameGazetteerRecognizer(SafebotRecognizer):
         # Inside a name already started, or right after 'my name is', only really common words
         # end it ('ebenezer' does not).
         self.common_english = english_words(12000)
+        from safebot.redaction.recognizers.common import place_names
+
+        cities, countries = place_names()
+        self._places = cities | countries
 
     # -- word classes -------------------------------------------------------------------------
     def is_first(self, w: str) -> bool:
@@ -203,7 +207,11 @@ class NameGazetteerRecognizer(SafebotRecognizer):
                 for w in items
             ) or not all(self.name_part(w.lower()) for w in items):
                 continue
-            if not any(self._surname(w) and w.lower() in self.last for w in items):
+            # a census surname among them, and one that is not an English word ('Kadiev and Adams');
+            # no city or country ('Frankfurt and Zurich', 'Orlando and Houston' stay readable)
+            if not any(w.lower() in self.last for w in items) or not any(self._surname(w) for w in items):
+                continue
+            if any(w.lower() in self._places for w in items):
                 continue
             for m in chain:
                 yield m.start(), m.end(), 0.7
