@@ -21,7 +21,7 @@ a bot author rarely has many of; their job is to teach the model, through the ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,13 +60,32 @@ def knn_similarity(
     import numpy as np
     import scipy.sparse as sp
 
-    sims = queries @ refs.T
+    if queries.shape[0] <= 8 and not sp.issparse(refs):
+        # One sentence against ~10k rows is a memory-bound matrix-vector product: splitting it
+        # across BLAS threads only adds waiting (11 ms vs 4.5 ms measured on a busy 2-core box).
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            sims = queries @ refs.T
+    else:
+        sims = queries @ refs.T
     if sp.issparse(sims):
         sims = sp.csr_matrix(sims).toarray()
     sims = np.asarray(sims, dtype=np.float64)
     k = max(1, min(k, sims.shape[1]))
     top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
     return np.asarray(top.mean(axis=1), dtype=np.float64)
+
+
+_controller: Any = None
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's controller, built once (it scans the loaded libraries)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
 
 
 def choose_threshold(
