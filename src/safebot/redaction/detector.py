@@ -313,7 +313,11 @@ def _ner_parts(text: str, start: int, end: int, person: bool) -> list[tuple[int,
 
 
 def _trim_person(text: str, s: int, e: int) -> tuple[int, int]:
-    from safebot.redaction.recognizers.vocabulary import census_first_names, census_last_names, english_words
+    from safebot.redaction.recognizers.vocabulary import (
+        census_first_names,
+        census_last_names,
+        english_words,
+    )
 
     words = list(_NER_WORD.finditer(text, s, e))
     if not words:
