@@ -8,6 +8,7 @@ conversation -> an active form (answer, cancel, or interruption) -> the route ta
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ _ANSWER_TOKEN = re.compile(r"[^\W_][\w'’\-]*")
 _FLIGHT = re.compile(r"[a-z]{2}\d{1,4}|[a-z]\d\d{1,4}|\d[a-z]\d{1,4}", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1)
 def _request_words() -> frozenset[str]:
     """Common English words that are not surnames: a message made of them is a request."""
     from safebot.redaction.recognizers.vocabulary import census_last_names, english_words
