@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from safebot.config.yaml_models import load_yaml_model
-from safebot.events import RedactedEvent, ensure_redacted
-from safebot.redaction.policy import Destination
+from safebot.sinks.memory import CapturingSink
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine.bot import Bot
@@ -35,31 +34,6 @@ __all__ = [
     "find_leaks",
     "load_conversation_tests",
 ]
-
-
-class CapturingSink:
-    """A sink that keeps events in memory (like structlog's ``capture_logs``)."""
-
-    def __init__(self, destination: Destination = "analytics") -> None:
-        self.destination: Destination = destination
-        self.events: list[RedactedEvent] = []
-
-    def emit(self, event: RedactedEvent) -> None:
-        event = ensure_redacted(event)
-        if event.destination != self.destination:
-            raise TypeError(f"sink for {self.destination!r} got an event for {event.destination!r}")
-        self.events.append(event)
-
-    def close(self) -> None:
-        return None
-
-    def texts(self) -> list[str]:
-        return [e.text.text for e in self.events if e.text is not None]
-
-    def dump(self) -> list[str]:
-        import json
-
-        return [json.dumps(e.to_json()) for e in self.events]
 
 
 class _ListHandler(logging.Handler):
@@ -88,6 +62,13 @@ def capture_logs(level: int = logging.DEBUG) -> Iterator[list[str]]:
     finally:
         root.removeHandler(handler)
         root.setLevel(old)
+
+
+def _dump(sink: CapturingSink) -> list[str]:
+    """Every captured event as the JSON a file exporter would write: text and data alike."""
+    import json
+
+    return [json.dumps(e.to_json()) for e in sink.events]
 
 
 def _canon(s: str) -> str:
@@ -242,8 +223,8 @@ class ConversationRunner:
         sinks: dict[str, list[str]] = {
             "transcript": [json.dumps(r, default=str) for r in store.transcript(cid)],
             "audit log": [json.dumps(r, default=str) for r in store.audit_log(cid)],
-            "analytics": self.analytics.dump(),
-            "hand-off queue": self.agent.dump(),
+            "analytics": _dump(self.analytics),
+            "hand-off queue": _dump(self.agent),
             "logs": logs,
         }
         for path in self.bot.exporter_files():

@@ -21,8 +21,8 @@ def all_sinks(bot: Bot, conversation: str, logs: list[str]) -> dict[str, list[st
     return {
         "transcript": [json.dumps(r, default=str) for r in bot.store.transcript(conversation)],
         "audit": [json.dumps(r, default=str) for r in bot.store.audit_log(conversation)],
-        "analytics": bot.test_analytics.dump(),  # type: ignore[attr-defined]
-        "agent": bot.test_agent.dump(),  # type: ignore[attr-defined]
+        "analytics": [json.dumps(e.to_json()) for e in bot.test_analytics.events],  # type: ignore[attr-defined]
+        "agent": [json.dumps(e.to_json()) for e in bot.test_agent.events],  # type: ignore[attr-defined]
         "analytics file": (bot.bot_dir / ".safebot" / "analytics.jsonl").read_text().splitlines(),
         "logs": logs,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from safebot.engine.handlers import SlotValue
@@ -41,7 +41,6 @@ class Context:
     _lookup: ValueLookup | None = None
     _audit: Callable[[AuditRecord], None] | None = None
     _policy_hash: str = ""
-    _revealed: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.slots = MappingProxyType(dict(self.slots))

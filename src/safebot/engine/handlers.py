@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from safebot.errors import HandlerError
 
@@ -140,5 +140,3 @@ class Routes:
     def by_name(self, name: str) -> Handler | None:
         return next((h for h in self.handlers if h.name == name), None)
 
-
-Kind = Literal["handler", "form", "fallback", "handoff"]

@@ -40,13 +40,6 @@ def context_regex(words: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![a-z0-9])(?:{alternatives})")
 
 
-def has_context(
-    lower: str, start: int, end: int, pattern: re.Pattern[str] | None, before: int = 48, after: int = 24
-) -> bool:
-    """True when a context word occurs shortly before or after ``lower[start:end]``."""
-    return context_boost(lower, start, end, pattern, before, after) > 0
-
-
 #: boost for a context word right before the value ('routing 021000021'), and anywhere near
 NEAR_BOOST, FAR_BOOST = 0.5, 0.35
 
