@@ -98,3 +98,21 @@ def test_chat_json_nlu_train_and_test(minibank: Path) -> None:
     r = safebot("test", str(minibank))
     assert r.returncode == 0, r.stdout
     assert r.stdout.strip().endswith("3 passed, 0 failed")
+
+
+def test_policy_explain_and_diff(tmp_path: Path) -> None:
+    r = safebot("policy", "explain", str(BANK_POLICY))
+    assert r.returncode == 0
+    assert "| CREDIT_CARD | mask (last 4) | encrypt | hash | mask (last 4) | placeholder |" in r.stdout
+    assert "| CVV | drop | drop | drop | drop | drop |" in r.stdout
+    changed = tmp_path / "policy.yaml"
+    changed.write_text(
+        BANK_POLICY.read_text().replace("  SWIFT_CODE:\n    threshold: 0.5\n", "  SWIFT_CODE:\n    threshold: 0.6\n")
+        .replace("  ABA_ROUTING_NUMBER: {}\n", "")
+    )
+    r = safebot("policy", "diff", str(BANK_POLICY), str(changed))
+    assert r.returncode == 0
+    assert "**ABA_ROUTING_NUMBER** is no longer detected" in r.stdout
+    assert "SWIFT_CODE threshold: 0.5 -> 0.6" in r.stdout
+    same = safebot("policy", "diff", str(BANK_POLICY), str(BANK_POLICY))
+    assert "No change" in same.stdout

@@ -116,6 +116,34 @@ def policy_test(
         raise typer.Exit(1)
 
 
+@policy_app.command("explain")
+def policy_explain(
+    policy_file: Annotated[Path, typer.Argument(help="policy YAML file")],
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to a file instead of stdout")] = None,
+) -> None:
+    """A readable Markdown report of a policy: entities, recognizers, treatment per destination."""
+    from safebot.redaction.policy import load_policy
+    from safebot.redaction.report import explain
+
+    text = explain(load_policy(policy_file))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[Path, typer.Argument(help="the policy as it is")],
+    new: Annotated[Path, typer.Argument(help="the proposed policy")],
+) -> None:
+    """What a policy change does to each destination (Markdown)."""
+    from safebot.redaction.policy import load_policy
+    from safebot.redaction.report import diff
+
+    sys.stdout.write(diff(load_policy(old), load_policy(new)))
+
+
 def _load_bot(bot_dir: Path, **kwargs: object) -> Bot:
     from safebot.engine import Bot
 
