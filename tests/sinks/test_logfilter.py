@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from safebot.redaction.results import BLOCKED_TEXT, RedactedText
+from safebot.redaction.types import BLOCKED_TEXT, RedactedText, _mint
 from safebot.sinks import RedactingLogFilter
 
 BANK_POLICY = Path(__file__).resolve().parents[2] / "examples" / "bank" / "policy.yaml"
@@ -27,7 +27,7 @@ class CardRedactor:
     _card = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 
     def redact(self, text: str, destination: str = "transcript") -> RedactedText:
-        return RedactedText(self._card.sub("<CREDIT_CARD_1>", text), (), destination, "p")  # type: ignore[arg-type]
+        return _mint(self._card.sub("<CREDIT_CARD_1>", text), destination, "p")  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_exc_info_is_dropped_so_no_later_formatter_sees_it(redactor: object) -> 
 
 class Blocked:
     def redact(self, text: str, destination: str = "transcript") -> RedactedText:
-        return RedactedText(BLOCKED_TEXT, (), destination, "p", blocked=True)  # type: ignore[arg-type]
+        return _mint(BLOCKED_TEXT, destination, "p", blocked=True)  # type: ignore[arg-type]
 
 
 class Broken:
@@ -126,7 +126,7 @@ class Chatty:
     def redact(self, text: str, destination: str = "transcript") -> RedactedText:
         self.calls += 1
         self.logger.error("redaction failed (%s); message blocked", "timeout")
-        return RedactedText(BLOCKED_TEXT, (), destination, "p", blocked=True)  # type: ignore[arg-type]
+        return _mint(BLOCKED_TEXT, destination, "p", blocked=True)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("redactor_cls", [Blocked, Broken], ids=["blocked", "raises"])

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from safebot.events import RedactedEvent
-from safebot.redaction.results import Finding, RedactedText
+from safebot.redaction.types import Finding, RedactedText, _mint
 from safebot.redaction.vault import KeyRing
 from safebot.sinks import CapturingSink, JsonlExporter, LoggingSink, TranscriptSink, WebhookExporter
 from safebot.stores import SqlStore
@@ -27,7 +27,7 @@ CARD = "4111 1111 1111 1111"
 def event(destination: str = "analytics", text: str | None = "card <CREDIT_CARD_h:9f3a>", turn: int = 1) -> RedactedEvent:
     rendered = None
     if text is not None:
-        rendered = RedactedText(text, (Finding("CREDIT_CARD", 5, 24, 0.99, "card"),), destination, "p")  # type: ignore[arg-type]
+        rendered = _mint(text, destination, "p", findings=(Finding("CREDIT_CARD", 5, 24, 0.99, "card"),))  # type: ignore[arg-type]
     return RedactedEvent("user", "c1", turn, destination, rendered, {"intent": "pay"}, channel="console")  # type: ignore[arg-type]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from safebot.events import RedactedEvent
-from safebot.redaction.results import Finding, RedactedText
+from safebot.redaction.types import Finding, RedactedText, _mint
 from safebot.sensitive import Sensitive
 from safebot.stores import SqlStore
 from safebot.stores._schema import Base
@@ -30,7 +30,7 @@ def event(
     rendered = None
     if text is not None:
         findings = tuple(Finding(e, 0, 1, 0.9, "test") for e in entities)
-        rendered = RedactedText(text, findings, destination, "policy-hash")  # type: ignore[arg-type]
+        rendered = _mint(text, destination, "policy-hash", findings=findings)  # type: ignore[arg-type]
     return RedactedEvent(kind, cid, turn, destination, rendered, data or {}, channel="console")  # type: ignore[arg-type]
 
 

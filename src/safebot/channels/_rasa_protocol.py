@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from safebot.errors import ChannelError
+from safebot.errors import RasaRequestError
 from safebot.sensitive import Sensitive
 
 __all__ = [
@@ -55,18 +55,6 @@ REQUESTED_SLOT = "requested_slot"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
 
 Scalar = str | int | float | bool | None
-
-
-class RasaRequestError(ChannelError):
-    """A request the action server refuses. ``str()`` and ``action_name`` are safe to return."""
-
-    def __init__(self, message: str, *, status: int = 400, action_name: str | None = None) -> None:
-        super().__init__(message, status=status)
-        self.action_name = action_name
-
-    def body(self) -> dict[str, Any]:
-        """The JSON error body, shaped like rasa-sdk's."""
-        return {"error": self.message, "action_name": self.action_name}
 
 
 def safe_name(value: object) -> str | None:

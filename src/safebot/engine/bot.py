@@ -144,7 +144,7 @@ class Bot:
     def _agent_events(self, cid: str, turn: int) -> list[RedactedEvent]:
         """The hand-off package: the conversation in the agent treatment, one event per line."""
         from safebot.engine.handoff import agent_view
-        from safebot.redaction.results import RedactedText
+        from safebot.redaction.types import _mint
 
         policy = self.redactor.policy
         with self.store.unit_of_work() as uow:
@@ -155,7 +155,7 @@ class Bot:
         return [
             RedactedEvent(
                 "handoff", cid, turn, "agent",
-                RedactedText(r["text"], (), "agent", policy.hash),
+                _mint(r["text"], "agent", policy.hash),
                 data={"line": i, "speaker": r["kind"], "turn": r["turn"]},
             )
             for i, r in enumerate(rows)

@@ -16,7 +16,7 @@ from safebot.errors import RedactionError
 from safebot.redaction.audit import AuditRecord, AuditSink
 from safebot.redaction.detector import Detection, Detector
 from safebot.redaction.policy import DESTINATIONS, Destination, Policy
-from safebot.redaction.results import BLOCKED_TEXT, Finding, RedactedText
+from safebot.redaction.types import BLOCKED_TEXT, Finding, RedactedText, _mint
 from safebot.redaction.treatments import canonical_value, placeholder_numbers, render
 from safebot.sensitive import Sensitive
 
@@ -124,7 +124,7 @@ class Redactor:
         if destination not in DESTINATIONS:
             raise ValueError(f"unknown destination {destination!r}; expected one of {DESTINATIONS}")
         if analysis.blocked:
-            return RedactedText(BLOCKED_TEXT, (), destination, self.policy.hash, blocked=True)
+            return _mint(BLOCKED_TEXT, destination, self.policy.hash, blocked=True)
         text = analysis.raw.reveal()
         rendered = render(text, analysis.detections, analysis.numbers, self.policy, destination, self._hmac_key)
         findings = tuple(
@@ -140,7 +140,7 @@ class Redactor:
                         conversation_id=conversation_id,
                     )
                 )
-        return RedactedText(rendered.text, findings, destination, self.policy.hash, vault_tokens=rendered.vault_tokens)
+        return _mint(rendered.text, destination, self.policy.hash, findings=findings, vault_tokens=rendered.vault_tokens)
 
     def redact(self, text: str, destination: Destination = "transcript") -> RedactedText:
         """Redact one message for one destination."""

@@ -37,7 +37,7 @@ from typing import NoReturn, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from safebot.errors import ConfigError, StoreError
+from safebot.errors import ConfigError, VaultError
 from safebot.sensitive import Sensitive
 
 __all__ = [
@@ -62,12 +62,6 @@ FINGERPRINT_HEX = 32  # 128 bits: collisions are not a concern at conversation s
 _WRAP_LABEL = b"safebot/data-key/v1\x00"
 _VAULT_LABEL = b"safebot/vault/v1\x00"
 _FINGERPRINT_LABEL = b"safebot/fingerprint/v1"
-
-
-class VaultError(StoreError):
-    """A vault value or data key could not be decrypted (wrong key, wrong context, tampered)."""
-
-    code = "vault_error"
 
 
 class DataKey:

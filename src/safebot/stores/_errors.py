@@ -14,15 +14,11 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from safebot.errors import StoreError
+from safebot.errors import StoreError, VersionConflict
 
 __all__ = ["VersionConflict", "mapped_errors", "raise_detached"]
 
 
-class VersionConflict(StoreError):
-    """Another writer saved the tracker first; reload and retry the turn."""
-
-    code = "store_conflict"
 
 
 def raise_detached(err: BaseException) -> NoReturn:
