@@ -1,6 +1,7 @@
 """Intent-classification benchmarks: BANKING77, CLINC150 (with out-of-scope), ATIS.
 
 Run:  .venv/bin/python bench/intents.py [--only banking77,clinc150,atis|latency] [--sparse]
+                                        [--precision int8|fp32]
 
 Prints a markdown table of our figures beside the published baselines in
 /work/shared/data/BASELINES.md. Every threshold and hyper-parameter is chosen on a train
@@ -19,11 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from safebot.nlu import ClassifierConfig, IntentClassifier
-from safebot.nlu.encoder import encoder_available, get_encoder
+from safebot.nlu.encoder import DEFAULT_PRECISION, encoder_available, get_encoder
 
 DATA = Path(os.environ.get("SAFEBOT_BENCH_DATA", "/work/shared/data"))
 OUT = Path(__file__).resolve().parent / "out"  # git-ignored
@@ -54,8 +54,8 @@ class CachingEncoder:
     cache is switched off while latency is measured.
     """
 
-    def __init__(self) -> None:
-        self._inner = get_encoder()
+    def __init__(self, precision: str) -> None:
+        self._inner = get_encoder(precision)  # type: ignore[arg-type]
         self.name, self.dim = self._inner.name, self._inner.dim
         self.enabled = True
         self._cache: dict[str, Any] = {}
@@ -252,8 +252,11 @@ def run_atis(encoder: Any, rows: list[list[str]]) -> None:
     )
 
 
+_PRECISION = DEFAULT_PRECISION
+
+
 def _saved_model(encoder: Any) -> Path:
-    return OUT / ("banking77.npz" if encoder is not None else "banking77-sparse.npz")
+    return OUT / (f"banking77-{_PRECISION}.npz" if encoder is not None else "banking77-sparse.npz")
 
 
 def run_latency_only(encoder: Any, rows: list[list[str]]) -> None:
@@ -279,8 +282,16 @@ def main() -> None:
         help="comma-separated subset; 'latency' re-measures the saved BANKING77 model",
     )
     parser.add_argument("--sparse", action="store_true", help="TF-IDF only (no sentence encoder)")
+    parser.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        default=DEFAULT_PRECISION,
+        help=f"encoder weights (default {DEFAULT_PRECISION})",
+    )
     args = parser.parse_args()
-    encoder: Any = None if args.sparse or not encoder_available() else CachingEncoder()
+    global _PRECISION
+    _PRECISION = args.precision
+    encoder: Any = None if args.sparse or not encoder_available() else CachingEncoder(args.precision)
     runners = {
         "banking77": run_banking77,
         "clinc150": run_clinc150,
@@ -292,7 +303,7 @@ def main() -> None:
         log(name)
         runners[name.strip()](encoder, rows)
         log(" | ".join(rows[-1]))
-    mode = "TF-IDF only" if args.sparse else "TF-IDF + MiniLM"
+    mode = "TF-IDF only" if args.sparse else f"TF-IDF + MiniLM (ONNX Runtime, {args.precision})"
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n### Intent benchmarks ({mode}, CPU, {os.cpu_count()} cores, load avg {load})\n")
     print("| Dataset | Metric | safebot | Published baselines | Target |")

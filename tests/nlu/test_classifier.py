@@ -129,3 +129,49 @@ def test_config_is_honoured(encoder: object, bank_examples: list[tuple[str, str]
     assert clf.config.false_reject_rate == 0.2
     assert clf.operating_point.false_reject_rate is not None
     assert clf.operating_point.false_reject_rate > 0.1
+
+
+def test_saved_model_is_private(sparse_classifier: IntentClassifier, tmp_path: Path) -> None:
+    # The model holds training vocabulary: 0600 in a 0700 directory, whatever the umask.
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "new" / "intent-model"
+        sparse_classifier.save(path)
+        sparse_classifier.save(path)  # replacing keeps the mode too
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert sorted(p.name for p in path.parent.iterdir()) == ["intent-model"]  # no temp left
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_load_picks_the_encoder_the_model_was_trained_with(
+    precision: str, bank_examples: list[tuple[str, str]], tmp_path: Path
+) -> None:
+    from safebot.nlu.encoder import encoder_available, encoder_name, get_encoder
+
+    if not encoder_available():
+        pytest.skip("sentence encoder not installed")
+    enc = get_encoder(precision)  # type: ignore[arg-type]
+    clf = IntentClassifier.train(bank_examples, encoder=enc)
+    clf.save(tmp_path / "m.npz")
+    loaded = IntentClassifier.load(tmp_path / "m.npz")  # encoder="auto"
+    assert loaded._encoder is not None and loaded._encoder.name == encoder_name(precision)  # type: ignore[arg-type]
+    assert loaded.predict("i lost my card") == clf.predict("i lost my card")
+    with pytest.raises(ConfigError, match="trained with the sentence encoder"):
+        IntentClassifier.load(tmp_path / "m.npz", encoder="none")
+
+
+def test_minilm_setting_without_the_encoder_is_config_error(
+    monkeypatch: pytest.MonkeyPatch, bank_examples: list[tuple[str, str]]
+) -> None:
+    from safebot.nlu import classifier as module
+
+    monkeypatch.setattr(module, "encoder_available", lambda: False)
+    with pytest.raises(ConfigError, match="not installed"):
+        IntentClassifier.train(bank_examples, encoder="minilm")
+    # "auto" falls back to TF-IDF only
+    assert IntentClassifier.train(bank_examples, encoder="auto")._encoder is None

