@@ -173,3 +173,8 @@ class ConsentRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     granted: Mapped[bool] = mapped_column(Boolean)
     time: Mapped[str] = mapped_column(String(40), default=now)
+
+
+# The serving tables (API keys, WhatsApp inbox/outbox/deliveries) register on Base here, so
+# create_all makes them with the rest.
+from safebot.stores import _serving_schema  # noqa: E402,F401
