@@ -292,6 +292,17 @@ def rasa_actions(
         bot.close()
 
 
+def _register_serving() -> None:
+    """`safebot serve` and `safebot keys` (their code is in safebot.serve.commands)."""
+    from safebot.serve.commands import keys_app, serve_command
+
+    app.command("serve")(serve_command)
+    app.add_typer(keys_app, name="keys")
+
+
+_register_serving()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps safebot's errors to a one-line message and exit status 2."""
     try:

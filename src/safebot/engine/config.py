@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from safebot.channels.whatsapp.config import ChannelsConfig
 from safebot.config.yaml_models import load_yaml_model
 
 __all__ = ["DEFAULT_RESPONSES", "AnalyticsConfig", "BotConfig", "load_bot_config"]
@@ -67,6 +68,8 @@ class BotConfig(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     analytics: list[AnalyticsConfig] = Field(default_factory=list)
     dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
+    #: channel settings (``whatsapp:``); secrets never live here
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     responses: dict[str, str] = Field(default_factory=dict)
 
     def response(self, key: str) -> str:
