@@ -2,7 +2,7 @@
 
 Deterministic (seeded). Each message plants one or two identifiers of one domain's kinds (bank or
 airline, plus the common ones: names, e-mail, phone, date of birth, address) in one of the forms
-of ``safebot.testing_pii`` (contiguous, single and double spaces, dashes, dots, zero-width
+of ``tests/support/pii.py`` (contiguous, single and double spaces, dashes, dots, zero-width
 characters between groups, full-width digits, lower case; names in lower and upper case, with
 apostrophes and hyphens). Every (kind, form) pair of a domain appears several times. Another 25
 messages carry values a bot must keep intact (amounts, dates, flight numbers, airport codes, seats,
@@ -21,11 +21,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-try:
-    from safebot import testing_pii as tp
-except ImportError:  # run from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from safebot import testing_pii as tp
+# The generator is test data, not part of the safebot package: it lives in tests/support/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import pii as tp  # noqa: E402
 
 SEED = 20250601
 N_PLANTED_MESSAGES = 475

@@ -49,7 +49,7 @@ logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
 
 import pii_forms  # noqa: E402
 
-from safebot import testing_pii as tp  # noqa: E402
+from support import pii as tp  # noqa: E402  (tests/support, put on sys.path by pii_forms)
 
 DATASET = Path(os.environ.get("SAFEBOT_SYNTH_DATASET", ROOT.parent / "shared/data/presidio_synth/synth_dataset_v2.json"))
 if not DATASET.exists():

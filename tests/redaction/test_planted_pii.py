@@ -2,7 +2,7 @@
 
 Hypothesis draws checksummed identifiers (cards of several brands, IBANs of several countries,
 ABA routing numbers, SSNs, e-ticket numbers, passports, MRZ lines, booking references, ...) from
-``safebot.testing_pii``, writes them in a random form (contiguous, single or double spaces, dashes,
+``support.pii`` (tests/support/pii.py), writes them in a random form (contiguous, single or double spaces, dashes,
 dots, zero-width characters between groups, full-width digits, lower case) inside a random customer
 message, and checks every destination's output: neither the rendered value nor any 5-character run
 of the value (separators removed, NFKC-folded) may be there. A ``****1234`` mask passes (runs of 4);
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safebot import testing_pii as tp
 from safebot.redaction import DESTINATIONS, Redactor, load_policy
+from support import pii as tp
 
 ROOT = Path(__file__).resolve().parents[2]
 

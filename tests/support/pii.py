@@ -9,7 +9,7 @@ The generators take a ``random.Random`` so that the same code drives Hypothesis 
 ``st.randoms()``), the seeded ``bench/pii_forms.py`` set and ad-hoc use::
 
     >>> import random
-    >>> from safebot.testing_pii import plant
+    >>> from support.pii import plant
     >>> msg = plant(random.Random(7), "CREDIT_CARD", form="dashes")
     >>> msg.planted[0].form
     'dashes'
