@@ -125,6 +125,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+            err = InvalidRequest("body is not valid JSON")
+            return JSONResponse(err.body(), status_code=err.status)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         body = ChannelError(_phrase(exc.status_code), status=exc.status_code).body()
         body["error"]["code"] = code

@@ -140,6 +140,12 @@ class HeaderTimeoutH11Protocol(H11Protocol):
 
     header_timeout: float = 10.0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Never uvicorn's access line (it has the path and query string), whatever the
+        # logging configuration: the app's AccessLog writes one without them.
+        self.access_log = False
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
