@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     out.write("-" * (width * 3 + 6) + "\n")
     try:
         for line in lines:
-            before = len(bot.store.transcript(cid))
+            before = len(bot.transcript(cid))
             result = bot.handle_sync(cid, line, channel="demo")
-            rows = bot.store.transcript(cid)[before:]
+            rows = bot.transcript(cid)[before:]
             stored = [r["text"] for r in rows if r.get("kind") in ("user", "bot") and r.get("text")]
             answered = " / ".join(result.replies)
             out.write("\n".join(_columns([line, answered, " / ".join(stored)], width)) + "\n\n")

@@ -171,7 +171,7 @@ class ConversationRunner:
         planted: list[str] = list(test.pii)
         with capture_logs() as logs:
             for i, step in enumerate(test.steps, start=1):
-                for d in self.bot.redactor.analyze(step.user).values().values():
+                for d in self.bot.redactor.values_found(step.user):
                     planted.append(d.reveal())
                 try:
                     result = self.bot.handle_sync(cid, step.user)
@@ -221,8 +221,8 @@ class ConversationRunner:
 
         store = self.bot.store
         sinks: dict[str, list[str]] = {
-            "transcript": [json.dumps(r, default=str) for r in store.transcript(cid)],
-            "audit log": [json.dumps(r, default=str) for r in store.audit_log(cid)],
+            "transcript": [json.dumps(r, default=str) for r in self.bot.transcript(cid)],
+            "audit log": [json.dumps(r, default=str) for r in self.bot.audit_log(cid)],
             "analytics": _dump(self.analytics),
             "hand-off queue": _dump(self.agent),
             "logs": logs,

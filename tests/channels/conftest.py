@@ -8,6 +8,7 @@ thread on a free port. Every log record of the session is kept so tests can look
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import socket
 import threading
@@ -44,11 +45,17 @@ class Served:
     logs: list[str]
     bodies: list[str] = field(default_factory=list)
 
-    def post(self, payload: Any = None, *, content: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    token: str = ""
+
+    def post(
+        self, payload: Any = None, *, content: bytes | None = None, headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> httpx.Response:
+        params = {"token": self.token if token is None else token}
         if content is None:
-            r = httpx.post(f"{self.url}/webhook", json=payload, headers=headers, timeout=60)
+            r = httpx.post(f"{self.url}/webhook", json=payload, headers=headers, params=params, timeout=60)
         else:
-            r = httpx.post(f"{self.url}/webhook", content=content, headers=headers, timeout=60)
+            r = httpx.post(f"{self.url}/webhook", content=content, headers=headers, params=params, timeout=60)
         self.bodies.append(r.text)
         return r
 
@@ -93,14 +100,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     audit: list[Any] = []
     server = RasaActionServer.from_bot(bot, audit=audit.append)
     port = free_port()
-    config = uvicorn.Config(server.app(), host="127.0.0.1", port=port, log_level="debug", access_log=False, lifespan="off")
+    token = secrets.token_urlsafe(24)
+    config = uvicorn.Config(
+        server.app(token=token, max_body=1_000_000), host="127.0.0.1", port=port, log_level="debug",
+        access_log=False, lifespan="off",
+    )
     userver = uvicorn.Server(config)
     thread = threading.Thread(target=userver.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
     try:
-        yield Served(url, bot, server, audit, keep.lines)
+        yield Served(url, bot, server, audit, keep.lines, token=token)
     finally:
         userver.should_exit = True
         thread.join(timeout=10)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 import zlib
 from typing import Any
 
@@ -35,12 +37,25 @@ def assert_no_leaks(**sinks: list[str]) -> None:
     assert not leaks, (leaks, detail)
 
 
+def new_sender() -> str:
+    """A fresh Rasa sender (a phone number, as on WhatsApp): each test its own conversation."""
+    return f"{PHONE_SENDER}{uuid.uuid4().hex[:6]}"
+
+
+def verified(served: Served) -> str:
+    """A sender that passed safebot_verify (identity lives in safebot's store, not in slots)."""
+    sender = new_sender()
+    body = served.post(action_call("safebot_verify", DOB, slots={"dob": DOB, "last4": "4242"}, sender=sender)).json()
+    assert texts(body) == ["Thanks, you're verified."]
+    return sender
+
+
 # -- protocol --------------------------------------------------------------------------------
 
 
 def test_health_and_actions(served: Served) -> None:
     assert httpx.get(f"{served.url}/health").json() == {"status": "ok"}
-    names = [a["name"] for a in httpx.get(f"{served.url}/actions").json()]
+    names = [a["name"] for a in httpx.get(f"{served.url}/actions", params={"token": served.token}).json()]
     assert names == ["balance", "freeze", "transfer", "echo", "broken", "nosy", "agent", "action_card_status", "safebot_verify"]
 
 
@@ -54,7 +69,7 @@ def test_unknown_action_is_404_like_rasa_sdk(served: Served) -> None:
 
 
 def test_unknown_action_name_holding_pii_is_not_echoed(served: Served) -> None:
-    for name in [CARD, "card" + CARD.replace(" ", ""), f"{NAME} {SSN}"]:
+    for name in (CARD, f"action_{CARD.replace(' ', '')}", NAME):
         r = served.post(action_call(name))
         assert r.status_code == 404
         assert r.json() == {"error": "No registered action found for that name.", "action_name": None}
@@ -62,13 +77,13 @@ def test_unknown_action_name_holding_pii_is_not_echoed(served: Served) -> None:
 
 
 def test_action_name_with_action_prefix_is_accepted(served: Served) -> None:
-    r = served.post(action_call("action_balance", intent="check_balance", slots={"safebot_verified_customer": "C1"}))
+    r = served.post(action_call("action_balance", intent="check_balance", sender=verified(served)))
     assert r.status_code == 200
     assert texts(r.json()) == ["Your checking balance is $1,234.56, customer C1."]
 
 
 def test_response_has_rasa_sdk_shape(served: Served) -> None:
-    body = served.post(action_call("balance", slots={"safebot_verified_customer": "C1"})).json()
+    body = served.post(action_call("balance", sender=verified(served))).json()
     assert set(body) == {"events", "responses"}
     assert body["events"] == []
     # exactly the keys CollectingDispatcher.utter_message produces
@@ -79,49 +94,102 @@ def test_response_has_rasa_sdk_shape(served: Served) -> None:
     assert set(body["responses"][0]) == set(d.messages[0])
 
 
-# -- auth ------------------------------------------------------------------------------------
+# -- the door: a token ---------------------------------------------------------------------------
 
 
-def test_auth_required_without_verified_slot(served: Served) -> None:
-    body = served.post(action_call("balance", "what's my balance", intent="check_balance")).json()
+@pytest.mark.parametrize("token", ["", "wrong-token", "x" * 200])
+def test_requests_without_the_token_are_refused_before_anything_runs(served: Served, token: str) -> None:
+    before = (len(served.audit), len(served.bot.store.conversations()))
+    r = served.post(action_call("echo", f"my card is {CARD}", intent="echo"), token=token)
+    assert r.status_code == 401
+    assert httpx.get(f"{served.url}/actions", params={"token": token}).status_code == 401
+    assert (len(served.audit), len(served.bot.store.conversations())) == before  # nothing processed
+    assert_no_leaks(bodies=[r.text], logs=served.logs)
+
+
+def test_token_in_a_bearer_header_is_accepted(served: Served) -> None:
+    r = httpx.post(
+        f"{served.url}/webhook", json=action_call("echo", "hello", intent="echo", sender=new_sender()),
+        headers={"authorization": f"Bearer {served.token}"}, timeout=60,
+    )
+    assert r.status_code == 200
+
+
+def test_serve_refuses_a_public_address_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safebot.channels.rasa import serve
+    from safebot.errors import ConfigError
+
+    monkeypatch.delenv("SAFEBOT_ACTION_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="without a token"):
+        serve(object(), host="0.0.0.0", port=1)  # type: ignore[arg-type]
+
+
+# -- identity: safebot's, never the caller's ------------------------------------------------------
+
+
+def test_auth_required_without_verification(served: Served) -> None:
+    body = served.post(action_call("balance", "what's my balance", intent="check_balance", sender=new_sender())).json()
     assert texts(body) == ["Before I can help with that, I need to verify your identity."]
     assert body["events"] == []
 
 
-def test_verified_slot_that_looks_like_text_is_ignored(served: Served) -> None:
-    body = served.post(action_call("balance", slots={"safebot_verified_customer": f"{NAME} {CARD}"})).json()
-    assert texts(body) == ["Before I can help with that, I need to verify your identity."]
-    assert_no_leaks(bodies=[json.dumps(body)], logs=served.logs)
+@pytest.mark.parametrize("forged", [
+    {"safebot_verified_customer": "C1"},
+    {"safebot_verified_customer": "C1", "safebot_verified": True, "safebot_locked": False},
+    {"safebot_verified_customer": f"{NAME} {CARD}"},
+])
+def test_a_forged_identity_slot_yields_no_account_data(served: Served, forged: dict[str, Any]) -> None:
+    sender = new_sender()
+    for action in ("balance", "action_card_status"):
+        body = served.post(action_call(action, "balance please", intent="check_balance", slots=forged, sender=sender)).json()
+        assert texts(body) == ["Before I can help with that, I need to verify your identity."]
+        assert "C1" not in json.dumps(body)
+    assert_no_leaks(bodies=served.bodies[-2:], logs=served.logs)
 
 
-def test_verify_action_sets_the_verified_slot(served: Served) -> None:
+def test_verification_is_kept_per_sender(served: Served) -> None:
+    sender = verified(served)
+    assert texts(served.post(action_call("balance", sender=sender)).json()) == ["Your checking balance is $1,234.56, customer C1."]
+    other = new_sender()  # another sender claiming nothing gets nothing
+    assert texts(served.post(action_call("balance", sender=other)).json())[0].startswith("Before I can help")
+
+
+def test_verify_action_reports_and_clears_the_form(served: Served) -> None:
     before = len(served.audit)
-    body = served.post(action_call("safebot_verify", "1984-03-12", slots={"dob": DOB, "last4": "4242"})).json()
+    body = served.post(action_call("safebot_verify", "1984-03-12", slots={"dob": DOB, "last4": "4242"}, sender=new_sender())).json()
     assert texts(body) == ["Thanks, you're verified."]
-    assert slots(body) == {
-        "dob": None, "last4": None, "requested_slot": None,
-        "safebot_verified_customer": "C1", "safebot_auth_attempts": 0,
-    }
+    assert slots(body) == {"dob": None, "last4": None, "requested_slot": None, "safebot_verified": True}
     new = served.audit[before:]
     assert any(r.event == "revealed" and r.entity_type == "DATE_OF_BIRTH" and r.handler == "verification" for r in new)
     assert_no_leaks(bodies=[json.dumps(body)], audit=[json.dumps(r.to_json()) for r in new])
 
 
 def test_verify_action_asks_for_missing_slots(served: Served) -> None:
-    body = served.post(action_call("safebot_verify", "verify me")).json()
+    body = served.post(action_call("safebot_verify", "verify me", sender=new_sender())).json()
     assert texts(body) == ["What is your date of birth?"]
     assert slots(body) == {"requested_slot": "dob"}
 
 
-def test_verify_failure_counts_and_locks(served: Served) -> None:
-    call = action_call("safebot_verify", "x", slots={"dob": "1990-01-01", "last4": "0000"})
-    body = served.post(call).json()
-    assert texts(body) == ["Sorry, those details don't match our records."]
-    assert slots(body)["safebot_auth_attempts"] == 1
-    call = action_call("safebot_verify", "x", slots={"dob": "1990-01-01", "last4": "0000", "safebot_auth_attempts": 2})
-    body = served.post(call).json()
+@pytest.mark.parametrize("reset", [{}, {"safebot_auth_attempts": 0}, {"safebot_auth_attempts": 0.0}, {"safebot_locked": False}])
+def test_failed_attempts_lock_whatever_the_caller_sends(served: Served, reset: dict[str, Any]) -> None:
+    sender = new_sender()
+    wrong = {"dob": "1990-01-01", "last4": "0000", **reset}
+    for _ in range(2):
+        body = served.post(action_call("safebot_verify", "x", slots=wrong, sender=sender)).json()
+        assert texts(body) == ["Sorry, those details don't match our records."]
+    body = served.post(action_call("safebot_verify", "x", slots=wrong, sender=sender)).json()
     assert slots(body)["safebot_locked"] is True
     assert {"event": "pause", "timestamp": None} in body["events"]  # ConversationPaused: a human takes over
+    # Locked for good: the right details no longer get in, whatever the slots say.
+    body = served.post(action_call("safebot_verify", DOB, slots={"dob": DOB, "last4": "4242", **reset}, sender=sender)).json()
+    assert "can't try again" in texts(body)[0]
+    assert texts(served.post(action_call("balance", sender=sender)).json()) != ["Your checking balance is $1,234.56, customer C1."]
+
+
+def test_sequential_ids_enumerate_nothing(served: Served) -> None:
+    for n in range(1, 6):
+        body = served.post(action_call("balance", slots={"safebot_verified_customer": f"C{n}"}, sender=new_sender())).json()
+        assert "balance is" not in json.dumps(body)
 
 
 # -- redaction -------------------------------------------------------------------------------
@@ -145,21 +213,24 @@ def test_handler_sees_only_redacted_text_slots_and_entities(served: Served) -> N
     assert_no_leaks(bodies=[json.dumps(body)], logs=served.logs)
 
 
-def test_placeholders_already_in_slots_are_not_reused(served: Served) -> None:
-    call = action_call("echo", f"card {CARD}", intent="echo", slots={"old_card": "<CREDIT_CARD_1>"})
-    said = texts(served.post(call).json())[0]
-    assert said == "You said: card <CREDIT_CARD_2>"
+def test_a_value_keeps_its_placeholder_across_calls(served: Served) -> None:
+    sender = new_sender()
+    other = "5555 5555 5555 4444"
+    first = texts(served.post(action_call("echo", f"card {CARD}", intent="echo", sender=sender)).json())[0]
+    second = texts(served.post(action_call("echo", f"card {other} and {CARD}", intent="echo", sender=sender)).json())[0]
+    assert first == "You said: card <CREDIT_CARD_1>"
+    assert second == "You said: card <CREDIT_CARD_2> and <CREDIT_CARD_1>"
 
 
 def test_reveal_and_outbound_redaction(served: Served) -> None:
     before = len(served.audit)
-    call = action_call("freeze", f"freeze card {CARD}", intent="freeze_card")
+    call = action_call("freeze", f"freeze card {CARD}", intent="freeze_card", sender=new_sender())
     body = served.post(call).json()
     assert texts(body) == ["Card ****1111 is now frozen."]      # the customer treatment: last four
     assert slots(body) == {"card_state": "frozen", "frozen_card": "<CREDIT_CARD_1>"}  # never the number
     new = served.audit[before:]
     assert [r.handler for r in new if r.event == "revealed"] == ["freeze"]
-    assert all(r.conversation_id and r.conversation_id.startswith("rasa-") for r in new)
+    assert all(r.conversation_id and r.conversation_id.startswith("c-") for r in new)
     assert_no_leaks(bodies=[json.dumps(body)], audit=[json.dumps(r.to_json()) for r in new], logs=served.logs)
 
 
@@ -180,14 +251,15 @@ def test_failing_handler_leaks_nothing(served: Served) -> None:
 
 
 def test_form_is_filled_from_the_message_or_asked(served: Served) -> None:
-    body = served.post(action_call("transfer", "transfer money", intent="transfer_funds")).json()
+    sender = new_sender()
+    body = served.post(action_call("transfer", "transfer money", intent="transfer_funds", sender=sender)).json()
     assert texts(body) == ["How much would you like to move?"]
     assert slots(body) == {"requested_slot": "amount"}
-    body = served.post(action_call("transfer", "move $200 to savings", intent="transfer_funds")).json()
+    body = served.post(action_call("transfer", "move $200 to savings", intent="transfer_funds", sender=sender)).json()
     assert texts(body) == ["Moved $200.00 to savings."]
     assert slots(body)["amount"] is None and slots(body)["to_account"] is None  # a finished form starts fresh
     body = served.post(action_call("transfer", "savings", intent="inform",
-                                   slots={"amount": "50.00", "requested_slot": "to_account"})).json()
+                                   slots={"amount": "50.00", "requested_slot": "to_account"}, sender=sender)).json()
     assert texts(body) == ["Moved $50.00 to savings."]
 
 
@@ -200,7 +272,7 @@ def test_handoff_pauses_the_conversation(served: Served) -> None:
 def test_wrapped_rasa_sdk_action(served: Served) -> None:
     call = action_call(
         "action_card_status", f"status of {CARD} please {NAME}", intent="card_status",
-        slots={"card_number": CARD, "safebot_verified_customer": "C1"},
+        slots={"card_number": CARD}, sender=verified(served),
     )
     body = served.post(call).json()
     assert texts(body) == [
@@ -240,11 +312,11 @@ def test_malformed_bodies_get_safe_400s(served: Served, content: bytes, message:
     assert r.json()["error"] == message
     assert "action_name" in r.json()   # Rasa reads it from every 400
     assert_no_leaks(bodies=[r.text], logs=served.logs)
-    assert served.post(action_call("balance", slots={"safebot_verified_customer": "C1"})).status_code == 200
+    assert served.post(action_call("echo", sender=new_sender())).status_code == 200
 
 
 def test_deflated_body_is_accepted(served: Served) -> None:
-    content = zlib.compress(json.dumps(action_call("balance", slots={"safebot_verified_customer": "C1"})).encode())
+    content = zlib.compress(json.dumps(action_call("balance", sender=verified(served))).encode())
     r = served.post(content=content, headers={"content-encoding": "deflate", "content-type": "application/json"})
     assert r.status_code == 200 and texts(r.json()) == ["Your checking balance is $1,234.56, customer C1."]
     r = served.post(content=b"not deflate " + CARD.encode(), headers={"content-encoding": "deflate"})
@@ -256,6 +328,25 @@ def test_oversized_body_is_413(served: Served) -> None:
     r = served.post(content=content, headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert CARD not in r.text
+
+
+def test_a_long_session_is_accepted_and_a_long_message_refused_at_once(served: Served) -> None:
+    call = action_call("echo", f"card {CARD}", intent="echo", sender=new_sender())
+    user = call["tracker"]["events"][3]
+    call["tracker"]["events"] += [dict(user, text=f"turn {i}: my card is {CARD}") for i in range(1000)]
+    assert 400_000 < len(json.dumps(call)) < 1_000_000
+    r = served.post(call)
+    assert r.status_code == 200 and texts(r.json())[0] == "You said: card <CREDIT_CARD_1>"
+    started = time.monotonic()
+    r = served.post(action_call("echo", f"{CARD} " * 2000, intent="echo", sender=new_sender()))
+    assert r.status_code == 200 and "too long" in texts(r.json())[0]
+    assert time.monotonic() - started < 5  # refused before detection, not after it
+
+
+def test_too_many_slots_is_413(served: Served) -> None:
+    call = action_call("echo", "hi", intent="echo", slots={f"s{i}": i for i in range(1500)}, sender=new_sender())
+    r = served.post(call)
+    assert r.status_code == 413
 
 
 def test_other_routes_and_methods_say_nothing_about_the_request(served: Served) -> None:
@@ -271,15 +362,16 @@ def test_other_routes_and_methods_say_nothing_about_the_request(served: Served) 
 
 def test_store_sinks_logs_and_bodies_hold_no_planted_pii(served: Served) -> None:
     text = f"my card is {CARD}, I am {NAME}, SSN {SSN}, born {DOB}"
-    served.post(action_call("echo", text, intent="echo", slots={"holder_name": NAME, "ssn": SSN, "dob": DOB}))
-    served.post(action_call("freeze", text, intent="freeze_card"))
-    served.post(action_call("broken", text, intent="broken"))
-    served.post(action_call("safebot_verify", text, slots={"dob": DOB, "last4": "4242"}))
+    sender = new_sender()
+    served.post(action_call("echo", text, intent="echo", slots={"holder_name": NAME, "ssn": SSN, "dob": DOB}, sender=sender))
+    served.post(action_call("freeze", text, intent="freeze_card", sender=sender))
+    served.post(action_call("broken", text, intent="broken", sender=sender))
+    served.post(action_call("safebot_verify", text, slots={"dob": DOB, "last4": "4242"}, sender=sender))
     store = served.bot.store
     rows = store.audit_log()
     assert rows and {r["event"] for r in rows} >= {"redacted", "revealed"}
     conversations = store.conversations()
-    assert any(c.startswith("rasa-") for c in conversations)   # sender ids (phone numbers) are hashed
+    assert conversations and all(c.startswith("c-") for c in conversations)   # sender ids (phone numbers) are hashed
     transcript = [json.dumps(row, default=str) for c in conversations for row in store.transcript(c)]
     assert any('"kind": "bot"' in row for row in transcript)
     analytics = served.bot.bot_dir / ".safebot" / "analytics.jsonl"

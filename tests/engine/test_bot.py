@@ -19,8 +19,8 @@ def cid() -> str:
 
 def all_sinks(bot: Bot, conversation: str, logs: list[str]) -> dict[str, list[str]]:
     return {
-        "transcript": [json.dumps(r, default=str) for r in bot.store.transcript(conversation)],
-        "audit": [json.dumps(r, default=str) for r in bot.store.audit_log(conversation)],
+        "transcript": [json.dumps(r, default=str) for r in bot.transcript(conversation)],
+        "audit": [json.dumps(r, default=str) for r in bot.audit_log(conversation)],
         "analytics": [json.dumps(e.to_json()) for e in bot.test_analytics.events],  # type: ignore[attr-defined]
         "agent": [json.dumps(e.to_json()) for e in bot.test_agent.events],  # type: ignore[attr-defined]
         "analytics file": (bot.bot_dir / ".safebot" / "analytics.jsonl").read_text().splitlines(),
@@ -91,7 +91,7 @@ def test_reveal_allowed_type_and_outbound_mask(minibank: Bot) -> None:
     r = minibank.handle_sync(c, f"please freeze my card {CARD}")
     assert r.intent == "freeze_card"
     assert r.replies == ("Card ****1111 is now frozen.",)
-    audit = minibank.store.audit_log(c)
+    audit = minibank.audit_log(c)
     assert any(a["event"] == "revealed" and a["entity_type"] == "CREDIT_CARD" for a in audit)
 
 
@@ -103,7 +103,7 @@ def test_handler_error_is_safe(minibank: Bot) -> None:
     assert "went wrong" in r.replies[0]
     # the handler put the (redacted) text into its exception message; nothing raw is logged
     assert any("handler broken failed (RuntimeError)" in line for line in logs)
-    assert not find_leaks(["sean o'neil"], {"logs": logs, "audit": [str(a) for a in minibank.store.audit_log(c)]})
+    assert not find_leaks(["sean o'neil"], {"logs": logs, "audit": [str(a) for a in minibank.audit_log(c)]})
 
 
 def test_planted_pii_reaches_no_sink(minibank: Bot) -> None:
@@ -124,7 +124,7 @@ def test_handoff_gives_agent_masked_transcript(minibank: Bot) -> None:
     c = cid()
     minibank.handle_sync(c, f"my card {CARD} was stolen")
     minibank.handle_sync(c, "let me speak to a person")
-    agent_lines = [e.text.text for e in minibank.test_agent.events if e.conversation_id == c]  # type: ignore[attr-defined]
+    agent_lines = [e.text.text for e in minibank.test_agent.events if e.conversation_id == minibank.conversation_ref(c)]  # type: ignore[attr-defined]
     assert any("****1111" in line for line in agent_lines)
     assert not find_leaks([CARD], {"agent": agent_lines})
 
@@ -133,18 +133,18 @@ def test_vault_holds_encrypted_card_and_shreds(minibank: Bot) -> None:
     c = cid()
     minibank.handle_sync(c, f"freeze card {CARD}")
     with minibank.store.unit_of_work() as uow:
-        value = uow.vault_get(c, "<CREDIT_CARD_1>")
+        value = uow.vault_get(minibank.conversation_ref(c), "<CREDIT_CARD_1>")
     assert value is not None and value.reveal() == CARD
-    minibank.store.forget(f"conversation:{c}")
+    minibank.store.forget(f"conversation:{minibank.conversation_ref(c)}")
     with minibank.store.unit_of_work() as uow:
-        assert uow.vault_get(c, "<CREDIT_CARD_1>") is None
+        assert uow.vault_get(minibank.conversation_ref(c), "<CREDIT_CARD_1>") is None
 
 
 def test_same_value_keeps_its_placeholder_across_turns(minibank: Bot) -> None:
     c = cid()
     minibank.handle_sync(c, f"card {CARD}")
     minibank.handle_sync(c, "card 4111-1111-1111-1111 again and 5555 5555 5555 4444")
-    users = [r["text"] for r in minibank.store.transcript(c) if r["kind"] == "user"]
+    users = [r["text"] for r in minibank.transcript(c) if r["kind"] == "user"]
     assert users[0].endswith("<CREDIT_CARD_1>")
     assert "<CREDIT_CARD_1>" in users[1] and "<CREDIT_CARD_2>" in users[1]
 
@@ -163,16 +163,16 @@ def test_forget_customer_shreds_their_conversations(minibank: Bot) -> None:
     assert minibank.tracker(c).customer_id == "C1"
     assert minibank.forget_customer("C1") >= 2
     with minibank.store.unit_of_work() as uow:
-        assert uow.vault_get(c, "<CREDIT_CARD_1>") is None
-        assert uow.vault_get(c, "<DATE_OF_BIRTH_1>") is None
-    assert minibank.store.transcript(c)  # the redacted transcript stays
+        assert uow.vault_get(minibank.conversation_ref(c), "<CREDIT_CARD_1>") is None
+        assert uow.vault_get(minibank.conversation_ref(c), "<DATE_OF_BIRTH_1>") is None
+    assert minibank.transcript(c)  # the redacted transcript stays
 
 
 def test_bare_answer_to_a_pii_question_is_redacted(minibank: Bot) -> None:
     c = cid()
     minibank.handle_sync(c, "check my balance")  # asks for the date of birth
     minibank.handle_sync(c, "it's 0312 1984")  # not a date the recognizers know, but the answer
-    users = [r["text"] for r in minibank.store.transcript(c) if r["kind"] == "user"]
+    users = [r["text"] for r in minibank.transcript(c) if r["kind"] == "user"]
     assert "0312" not in users[1] and "<DATE_OF_BIRTH_1>" in users[1]
 
 

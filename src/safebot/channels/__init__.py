@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = ["VERIFIED_SLOT", "VERIFY_ACTION", "RasaActionServer", "RasaRequestError", "create_app", "rasa_handler"]
 
+
 _LAZY = {
     "RasaActionServer": "safebot.channels.rasa",
     "RasaRequestError": "safebot.channels.rasa",

@@ -1,66 +1,60 @@
-"""A loaded bot: redactor, NLU, store, routes and sinks, built once; ``handle`` runs a turn.
+"""The composition root: a bot directory loaded into its parts, built once; ``handle`` runs a turn.
 
-One turn follows the design's data path::
-
-    raw text -> Redactor.analyze (fail closed) -> conversation tokens + vault
-             -> NLU on the 'nlu' rendering -> dialogue -> handler(ctx)
-             -> outbound redaction ('customer') -> events per destination -> sinks
-
-Everything a turn writes (tracker, transcript, audit, vault) commits together.
+``Bot.load(dir)`` reads bot.yaml, the policy, the NLU data and model, the store and the
+handlers module, checks their wiring (a handler naming an unknown intent, form entity or a
+missing verification fails here, not mid-conversation) and builds the sinks. The turn itself
+is :func:`safebot.engine.turn.run_turn`; the dialogue rules are :mod:`safebot.engine.dialogue`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import hashlib
 import logging
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
+
 from safebot.engine.config import BotConfig, load_bot_config
+from safebot.engine.dialogue import DialogueSettings, Understanding
 from safebot.engine.handlers import Routes
 from safebot.engine.loader import load_routes
-from safebot.engine.tracker import Tracker
+from safebot.engine.locks import ConversationLocks
+from safebot.engine.state import ConversationState
+from safebot.engine.turn import TurnResult, run_turn
 from safebot.errors import ConfigError
 from safebot.events import RedactedEvent, Sink
-from safebot.redaction.audit import AuditRecord
 from safebot.redaction.policy import Destination
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.nlu import IntentClassifier
     from safebot.nlu.entities import EntityExtractor
     from safebot.redaction.redactor import Redactor
+    from safebot.redaction.session import Inbound
     from safebot.stores import SqlStore
 
-__all__ = ["Bot", "TurnResult"]
+__all__ = ["Bot", "Limits", "TurnResult"]
 
 log = logging.getLogger("safebot.engine")
 
-# Audit records produced while a turn runs (by the redactor and by ctx.reveal) collect here.
-_turn_audit: contextvars.ContextVar[list[AuditRecord] | None] = contextvars.ContextVar("_turn_audit", default=None)
-
-
-def _collect_audit(record: AuditRecord) -> None:
-    records = _turn_audit.get()
-    if records is not None:
-        records.append(record)
-
 
 @dataclass(frozen=True)
-class TurnResult:
-    """What the customer sees for one turn, plus what the NLU decided."""
+class Limits:
+    """Input limits: a message longer than ``max_message_chars`` is refused at once."""
 
-    replies: tuple[str, ...]
-    intent: str | None
-    confidence: float
-    conversation_id: str
-    blocked: bool = False
+    max_message_chars: int = 4096
 
-    def to_json(self) -> dict[str, Any]:
-        return {"intent": self.intent, "confidence": round(self.confidence, 4), "replies": list(self.replies)}
+    def check(self, text: str) -> str | None:
+        """The response key for a message refused before anything sees it, or None."""
+        if not isinstance(text, str) or not text.strip():
+            return "empty"
+        if len(text) > self.max_message_chars:
+            return "too_long"
+        return None
 
 
 class Bot:
@@ -68,7 +62,7 @@ class Bot:
 
     >>> bot = Bot.load("examples/bank")                         # doctest: +SKIP
     >>> bot.handle_sync("c1", "hi").replies                      # doctest: +SKIP
-    ('Hello! How can I help you today?',)
+    ('Hi, welcome to Example Bank! ...',)
     """
 
     def __init__(
@@ -81,7 +75,11 @@ class Bot:
         store: SqlStore,
         routes: Routes,
         sinks: Sequence[Sink] = (),
+        *,
+        locks: ConversationLocks | None = None,
     ) -> None:
+        from safebot.stores.leases import StoreLeases
+
         self.bot_dir = bot_dir
         self.config = config
         self.redactor = redactor
@@ -90,7 +88,17 @@ class Bot:
         self.store = store
         self.routes = routes
         self.sinks = list(sinks)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.settings = DialogueSettings(
+            max_fallbacks=config.dialogue.max_fallbacks,
+            interrupt_confidence=config.dialogue.interrupt_confidence,
+            min_confidence=config.dialogue.min_confidence,
+            responses={**routes.responses, **config.responses},
+        )
+        self.limits = Limits(max_message_chars=config.limits.max_message_chars)
+        self.locks = locks if locks is not None else ConversationLocks(StoreLeases(store))
+
+    def __repr__(self) -> str:
+        return f"Bot({self.config.name!r})"
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
@@ -101,10 +109,13 @@ class Bot:
         store_url: str | None = None,
         sinks: Sequence[Sink] = (),
         train_if_missing: bool = True,
+        exporters: bool = True,
     ) -> Bot:
         """Load ``bot_dir``: bot.yaml, policy, NLU model (trained first if missing or stale),
-        store, handlers and configured analytics exporters."""
+        store, handlers and, unless ``exporters=False``, the configured analytics exporters and
+        the hand-off queue."""
         from safebot.nlu.entities import EntityExtractor
+        from safebot.nlu.training import load_or_train
         from safebot.nlu.training_data import load_nlu_yaml
         from safebot.redaction.policy import load_policy
         from safebot.redaction.redactor import Redactor
@@ -116,73 +127,77 @@ class Bot:
         config = load_bot_config(bot_dir)
         policy = load_policy(bot_dir / config.policy)
         data = load_nlu_yaml(bot_dir / config.nlu.data)
+        routes = load_routes(bot_dir, config.handlers)
+        known_entities = frozenset(policy.entities) | _nlu_entities(data)
+        routes.check_wiring(frozenset(data.intents), known_entities, str(bot_dir / config.handlers))
         classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
         store = SqlStore.for_bot_dir(bot_dir, url=store_url or config.store.url)
-        redactor = Redactor(policy, audit=_collect_audit, hmac_key=analytics_key(bot_dir))
-        routes = load_routes(bot_dir, config.handlers)
-        all_sinks = list(sinks) + _analytics_sinks(bot_dir, config, store) + [_handoff_queue(bot_dir)]
+        redactor = Redactor(policy, hmac_key=analytics_key(bot_dir))
+        all_sinks = list(sinks)
+        if exporters:
+            all_sinks += _analytics_sinks(bot_dir, config, store) + [_handoff_queue(bot_dir)]
         return cls(bot_dir, config, redactor, classifier, EntityExtractor.from_training_data(data), store, routes, all_sinks)
 
     # -- turns --------------------------------------------------------------------------------
     async def handle(self, conversation_id: str, text: str, *, channel: str = "api") -> TurnResult:
-        """Run one customer turn and return what the customer sees."""
-        from safebot.engine.turn import Turn
+        """Run one customer turn and return what the customer sees.
 
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
-        async with lock:
-            token = _turn_audit.set([])
-            try:
-                turn = Turn(self, conversation_id, text, channel)
-                result, events = await turn.run(_turn_audit.get() or [])
-                if turn.handed_off_now:
-                    events.extend(self._agent_events(conversation_id, turn.tracker.turn))
-            finally:
-                _turn_audit.reset(token)
-        self._emit(events)
-        return result
-
-    def _agent_events(self, cid: str, turn: int) -> list[RedactedEvent]:
-        """The hand-off package: the conversation in the agent treatment, one event per line."""
-        from safebot.engine.handoff import agent_view
-        from safebot.redaction.types import _mint
-
-        policy = self.redactor.policy
-        with self.store.unit_of_work() as uow:
-            rows = agent_view(
-                self.store.transcript(cid), lambda tok: uow.vault_get(cid, tok), policy,
-                self.redactor.hmac_key, uow.audit, cid,
-            )
-        return [
-            RedactedEvent(
-                "handoff", cid, turn, "agent",
-                _mint(r["text"], "agent", policy.hash),
-                data={"line": i, "speaker": r["kind"], "turn": r["turn"]},
-            )
-            for i, r in enumerate(rows)
-        ]
-
-    def tracker(self, conversation_id: str) -> Tracker:
-        """The stored state of a conversation (for tests and tools)."""
-        with self.store.unit_of_work() as uow:
-            state = uow.get_tracker(conversation_id)
-            version = uow.tracker_version(conversation_id)
-        return Tracker.from_state(conversation_id, state, version)
-
-    def forget_customer(self, customer_id: str) -> int:
-        """Right to erasure by crypto-shredding: delete the data keys of every conversation
-        linked to ``customer_id`` at verification. Vault values become unreadable; the
-        redacted transcript stays. Returns the number of vault values shredded."""
-        shredded = 0
-        for cid in self.store.conversations(customer_key_id=f"customer:{customer_id}"):
-            shredded += self.store.forget(f"conversation:{cid}")
-        return shredded
-
-    def exporter_files(self) -> list[Path]:
-        return [self.bot_dir / a.path for a in self.config.analytics if a.type == "jsonl" and a.path]
+        ``conversation_id`` is the channel's own id (it may be a phone number): the store only
+        ever keeps :meth:`conversation_ref` of it.
+        """
+        out = await run_turn(self, conversation_id, text, channel)
+        if out.events:
+            await anyio.to_thread.run_sync(self._emit, out.events)
+        return out.result
 
     def handle_sync(self, conversation_id: str, text: str, *, channel: str = "api") -> TurnResult:
         """``handle`` for scripts and tests without an event loop."""
         return asyncio.run(self.handle(conversation_id, text, channel=channel))
+
+    def understand(self, inbound: Inbound) -> Understanding:
+        """Classify the message's ``nlu`` rendering; a blocked message is never classified."""
+        if inbound.blocked:
+            return Understanding("", None, 0.0, blocked=True)
+        text = inbound.text("nlu").text
+        prediction = self.classifier.predict(text)
+        return Understanding(
+            text, prediction.intent, float(prediction.confidence), tuple(self.extractor.extract(text))
+        )
+
+    def conversation_ref(self, conversation_id: str) -> str:
+        """The id the store keeps for a channel's conversation id: a keyed hash."""
+        return self.redactor.conversation_ref(conversation_id)
+
+    # -- reading ------------------------------------------------------------------------------
+    def state(self, conversation_id: str) -> ConversationState:
+        """The stored state of a conversation (for tests and tools)."""
+        from safebot.stores.conversations import load_conversation
+
+        return ConversationState.from_json(load_conversation(self.store, self.conversation_ref(conversation_id)).state)
+
+    tracker = state
+
+    def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The stored (redacted) transcript of a conversation, oldest first."""
+        return self.store.transcript(self.conversation_ref(conversation_id))
+
+    def audit_log(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The audit records of a conversation (no values in any of them)."""
+        return self.store.audit_log(self.conversation_ref(conversation_id))
+
+    def forget_customer(self, customer_id: str) -> int:
+        """Right to erasure by crypto-shredding: delete the data keys of every conversation
+        linked to ``customer_id``. Vault values become unreadable; the redacted transcript
+        stays. Returns the number of vault values shredded."""
+        from safebot.stores.conversations import data_key_id
+
+        shredded = 0
+        for ref in self.store.conversations(customer_key_id=f"customer:{customer_id}"):
+            shredded += self.store.forget(data_key_id(ref))
+        return shredded
+
+    def exporter_files(self) -> list[Path]:
+        return [self.bot_dir / a.path for a in self.config.analytics if a.type == "jsonl" and a.path]
 
     def _emit(self, events: Sequence[RedactedEvent]) -> None:
         for sink in self.sinks:
@@ -191,16 +206,25 @@ class Bot:
                     continue
                 try:
                     sink.emit(event)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a broken exporter must not break the turn
                     log.error("sink %s failed (%s)", type(sink).__name__, type(exc).__name__)
 
     def close(self) -> None:
         for sink in self.sinks:
             try:
                 sink.close()
-            except Exception:
+            except Exception:  # noqa: BLE001
                 log.error("closing sink %s failed", type(sink).__name__)
+        self.redactor.close()
         self.store.close()
+
+
+def _nlu_entities(data: Any) -> frozenset[str]:
+    """Entity names nlu.yml can produce: regex and lookup tables, annotated examples."""
+    names = {r.name for r in data.regexes} | set(data.lookups)
+    for example in getattr(data, "examples", ()):
+        names |= {a.entity for a in getattr(example, "entities", ())}
+    return frozenset(names)
 
 
 def _analytics_sinks(bot_dir: Path, config: BotConfig, store: SqlStore) -> list[Sink]:
@@ -223,9 +247,6 @@ def _analytics_sinks(bot_dir: Path, config: BotConfig, store: SqlStore) -> list[
 def analytics_key(bot_dir: Path) -> bytes:
     """The HMAC key for the analytics destination: ``SAFEBOT_HMAC_KEY``, else a key file in
     BOT_DIR/.safebot/ created on first run (0600), so hashes join across restarts."""
-    import os
-    import secrets
-
     from safebot.redaction.redactor import hmac_key_from_env
 
     key = hmac_key_from_env()
@@ -234,9 +255,13 @@ def analytics_key(bot_dir: Path) -> bytes:
     path = bot_dir / ".safebot" / "analytics.key"
     path.parent.mkdir(mode=0o700, exist_ok=True)
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
 
 
@@ -248,49 +273,3 @@ def _handoff_queue(bot_dir: Path) -> Sink:
         destination: Destination = "agent"
 
     return HandoffQueue(bot_dir / ".safebot" / "handoffs.jsonl")
-
-
-def nlu_fingerprint(bot_dir: Path, config: BotConfig) -> str:
-    """Hash of what the model is trained from: retrain when nlu.yml or the settings change."""
-    h = hashlib.sha256((bot_dir / config.nlu.data).read_bytes())
-    h.update(config.nlu.encoder.encode())
-    return h.hexdigest()[:16]
-
-
-def model_dir(bot_dir: Path) -> Path:
-    """Where the trained intent model lives (one file)."""
-    return bot_dir / ".safebot" / "intent-model"
-
-
-def _stamp(bot_dir: Path) -> Path:
-    return bot_dir / ".safebot" / "intent-model.fingerprint"
-
-
-def train_bot(bot_dir: Path, config: BotConfig | None = None) -> IntentClassifier:
-    """Train the intent classifier from nlu.yml into BOT_DIR/.safebot/nlu/."""
-    from safebot.nlu import IntentClassifier
-    from safebot.nlu.training_data import load_nlu_yaml
-
-    config = config or load_bot_config(bot_dir)
-    data = load_nlu_yaml(bot_dir / config.nlu.data)
-    kwargs: dict[str, Any] = {}
-    if config.nlu.encoder == "none":
-        kwargs["encoder"] = None
-    clf = IntentClassifier.train(data.intent_examples(), out_of_scope=data.out_of_scope, **kwargs)
-    target = model_dir(bot_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clf.save(target)
-    _stamp(bot_dir).write_text(nlu_fingerprint(bot_dir, config))
-    return clf
-
-
-def load_or_train(bot_dir: Path, config: BotConfig, *, train_if_missing: bool = True) -> IntentClassifier:
-    from safebot.nlu import IntentClassifier
-
-    target = model_dir(bot_dir)
-    stamp = _stamp(bot_dir)
-    if stamp.exists() and target.exists() and stamp.read_text() == nlu_fingerprint(bot_dir, config):
-        return IntentClassifier.load(target)
-    if not train_if_missing:
-        raise ConfigError(f"no trained model; run 'safebot train {bot_dir}'", path=str(target))
-    return train_bot(bot_dir, config)

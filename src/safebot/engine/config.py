@@ -42,6 +42,13 @@ class DialogueConfig(_Strict):
     max_fallbacks: Annotated[int, Field(ge=1, le=10)] = 2
     #: inside a form, another intent interrupts it only with at least this confidence
     interrupt_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    #: a prediction less sure than this never routes to a handler (it counts as not understood)
+    min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
+class LimitsConfig(_Strict):
+    #: longer messages are refused at once, before detection (a few KB is plenty for a chat)
+    max_message_chars: Annotated[int, Field(ge=16, le=100_000)] = 4096
 
 
 DEFAULT_RESPONSES: dict[str, str] = {
@@ -56,6 +63,8 @@ DEFAULT_RESPONSES: dict[str, str] = {
     "cancelled": "OK, I've cancelled that.",
     "verify_first": "Before I can help with that, I need to verify your identity.",
     "resume": "Now, back to where we were: {prompt}",
+    "empty": "I didn't get a message there. What can I help you with?",
+    "too_long": "That message is too long for me to read. Could you send a shorter one?",
 }
 
 
@@ -68,6 +77,7 @@ class BotConfig(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     analytics: list[AnalyticsConfig] = Field(default_factory=list)
     dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     #: channel settings (``whatsapp:``); secrets never live here
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     responses: dict[str, str] = Field(default_factory=dict)

@@ -8,8 +8,9 @@ from types import MappingProxyType
 
 from safebot.engine.handlers import SlotValue
 from safebot.errors import RevealError
-from safebot.nlu.placeholders import PLACEHOLDER_RE, EntityCandidate
+from safebot.nlu.placeholders import EntityCandidate
 from safebot.redaction.audit import AuditRecord
+from safebot.redaction.types import Placeholder
 from safebot.sensitive import Sensitive
 
 __all__ = ["Context"]
@@ -58,10 +59,10 @@ class Context:
         Every call is audited (entity type, handler, conversation; never the value).
         Raises :class:`~safebot.errors.RevealError` for an undeclared type or unknown token.
         """
-        m = PLACEHOLDER_RE.fullmatch(placeholder.strip()) if isinstance(placeholder, str) else None
-        if m is None:
+        ph = Placeholder.parse(placeholder)
+        if ph is None:
             raise RevealError(f"handler {self.handler!r}: not a placeholder")
-        entity = m.group(1)
+        entity = ph.entity_type
         if entity not in self._allowed:
             self._emit("reveal_denied", entity)
             raise RevealError(

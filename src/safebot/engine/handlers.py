@@ -22,17 +22,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine.context import Context
     from safebot.engine.forms import Form
 
-__all__ = ["Handler", "Reply", "Result", "Routes", "SlotValue", "Verification"]
+__all__ = ["Button", "Handler", "Reply", "Result", "Routes", "SlotValue", "Verification"]
 
 SlotValue = str | int | float | bool | None
+
+#: a button payload that starts with this is an intent ('/freeze_card'); such payloads carry
+#: no customer data, so they pass unchanged. Any other payload is redacted like the title.
+INTENT_PAYLOAD = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A quick-reply button. ``payload`` is what comes back when it is pressed (default: the
+    title). Titles pass outbound redaction; a payload is kept only if it is an intent
+    (``/intent`` or ``/intent{"slot": "value"}`` with safe values), otherwise redacted too."""
+
+    title: str
+    payload: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message to the customer. Outbound redaction runs on ``text`` before it is sent."""
+    """One message to the customer. Outbound redaction runs on ``text`` before it is sent.
+
+    >>> Reply("Which card?", ("Debit", Button("Credit", "/choose{\"card\": \"credit\"}"))).buttons[0]
+    Button(title='Debit', payload=None)
+    """
 
     text: str
-    buttons: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "buttons", tuple(b if isinstance(b, Button) else Button(str(b)) for b in self.buttons)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +82,8 @@ class Result:
         for reply in self.replies:
             if not isinstance(reply, Reply) or not isinstance(reply.text, str):
                 raise HandlerError(f"handler {handler!r} returned a reply that is not a Reply")
+        if self.start_form is not None and not isinstance(self.start_form, str):
+            raise HandlerError(f"handler {handler!r} returned a start_form that is not a handler name")
         for name, value in self.slots.items():
             if not isinstance(name, str) or not isinstance(value, (str, int, float, bool, type(None))):
                 raise HandlerError(f"handler {handler!r} set slot {name!r} to an unsupported type")
@@ -130,6 +155,39 @@ class Routes:
                 if intent in seen:
                     raise HandlerError(f"intent {intent!r} is routed to both {seen[intent]!r} and {h.name!r}")
                 seen[intent] = h.name
+
+    def check_wiring(self, intents: frozenset[str], entities: frozenset[str], where: str) -> None:
+        """Fail at load, not mid-conversation: every routed intent must be one the NLU knows,
+        every form slot's entity one the NLU or the policy produces, auth needs a verification.
+
+        Raises :class:`~safebot.errors.WiringError` naming ``where`` (the handlers file).
+        """
+        from safebot.errors import WiringError
+
+        names: set[str] = set()
+        for h in self.handlers:
+            if h.name in names:
+                raise WiringError(f"two handlers are named {h.name!r}", path=where)
+            names.add(h.name)
+            for intent in h.intents:
+                if intent not in intents:
+                    raise WiringError(
+                        f"handler {h.name!r} routes intent {intent!r}, which nlu.yml does not define", path=where
+                    )
+            if h.requires_auth and self.verification is None:
+                raise WiringError(f"handler {h.name!r} requires auth but setup() defines no Verification", path=where)
+        forms = [(h.name, h.form) for h in self.handlers if h.form is not None]
+        if self.verification is not None:
+            forms.append(("verification", self.verification.form))
+        for owner, form in forms:
+            for spec in form.slots:
+                for entity in spec.entities:
+                    if entity not in entities:
+                        raise WiringError(
+                            f"{owner}: slot {spec.name!r} takes entity {entity!r}, which neither nlu.yml nor "
+                            "the policy produces",
+                            path=where,
+                        )
 
     def for_intent(self, intent: str) -> Handler | None:
         for h in self.handlers:

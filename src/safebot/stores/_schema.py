@@ -33,6 +33,7 @@ __all__ = [
     "ConsentRow",
     "Conversation",
     "DataKeyRow",
+    "LeaseRow",
     "OutboxRow",
     "Tracker",
     "TranscriptRow",
@@ -173,6 +174,22 @@ class ConsentRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     granted: Mapped[bool] = mapped_column(Boolean)
     time: Mapped[str] = mapped_column(String(40), default=now)
+
+
+class LeaseRow(Base):
+    """Cross-process conversation leases: who runs a conversation's turn, until when.
+
+    ``fence`` grows by one at every new lease, so a holder whose lease expired can tell
+    (and its writes are fenced anyway by the tracker version).
+    """
+
+    __tablename__ = "conversation_leases"
+
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    fence: Mapped[int] = mapped_column(BigInteger)
+    #: seconds since the epoch (float) at which the lease lapses
+    expires_at: Mapped[float] = mapped_column(Float)
 
 
 # The serving tables (API keys, WhatsApp inbox/outbox/deliveries) register on Base here, so

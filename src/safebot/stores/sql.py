@@ -100,6 +100,20 @@ class SqlStore:
         # Not the URL: it can carry a password.
         return f"SqlStore(backend={self.backend!r})"
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine for reads (and for feature modules' own tables)."""
+        return self._engine
+
+    @property
+    def write_engine(self) -> Engine:
+        """The engine for short write transactions (BEGIN IMMEDIATE on SQLite)."""
+        return self._write
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self._keyring
+
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

@@ -27,9 +27,10 @@ from safebot.errors import RasaRequestError
 from safebot.sensitive import Sensitive
 
 __all__ = [
-    "AUTH_ATTEMPTS_SLOT",
     "LOCKED_SLOT",
+    "MAX_SLOTS",
     "REQUESTED_SLOT",
+    "VERIFIED_FLAG_SLOT",
     "VERIFIED_SLOT",
     "VERIFY_ACTION",
     "ActionCall",
@@ -40,12 +41,17 @@ __all__ = [
     "slot_event",
 ]
 
-#: the slot Rasa keeps the verified customer id in
+#: the verified customer id, as safebot gives it to a wrapped ``rasa_sdk.Action`` (the adapter).
+#: Never read from a request: a caller who sets it gets nothing for it.
 VERIFIED_SLOT = "safebot_verified_customer"
-#: failed verification attempts (set by :data:`VERIFY_ACTION`)
-AUTH_ATTEMPTS_SLOT = "safebot_auth_attempts"
-#: True once verification failed ``max_attempts`` times; the conversation is paused for a human
+#: informational slot (True/False) set by :data:`VERIFY_ACTION` so Rasa stories can branch on it.
+#: safebot never reads it: the verified identity, the attempt counter and the lock live in
+#: safebot's store, keyed by a hash of the sender id
+VERIFIED_FLAG_SLOT = "safebot_verified"
+#: informational: True once verification failed ``max_attempts`` times (a human takes over)
 LOCKED_SLOT = "safebot_locked"
+#: a tracker with more slots than this is refused (413): bounded work per call
+MAX_SLOTS = 1000
 #: the action that runs the bot's Verification
 VERIFY_ACTION = "safebot_verify"
 #: Rasa's form bookkeeping slot: which slot the assistant asked for
@@ -94,6 +100,8 @@ class ActionCall:
     user_turns: int = 0
     #: slots whose names were not identifiers, or whose values were not scalars
     ignored_slots: int = 0
+    #: Rasa's id of the latest user message (a random hex; used to write it once to the transcript)
+    message_id: str | None = None
 
     def __repr__(self) -> str:
         return f"ActionCall(action={self.action!r}, slots={len(self.slots)}, entities={len(self.entities)})"
@@ -124,6 +132,8 @@ def parse_action_call(body: object) -> ActionCall:
 
     slots_in = tracker.get("slots") or {}
     slots_in = _obj(slots_in, "tracker.slots", action)
+    if len(slots_in) > MAX_SLOTS:
+        raise RasaRequestError(f"the tracker has more than {MAX_SLOTS} slots", status=413, action_name=action)
     slots: dict[str, Sensitive[Scalar]] = {}
     ignored = 0
     for name, value in slots_in.items():
@@ -144,9 +154,11 @@ def parse_action_call(body: object) -> ActionCall:
     if not isinstance(events, list):
         raise RasaRequestError("'tracker.events' must be a list", action_name=action)
     turns = sum(1 for e in events if isinstance(e, dict) and e.get("event") == "user")
+    message_id = latest.get("message_id")
     return ActionCall(
         raw_action, Sensitive(sender), None if text is None else Sensitive(text), intent_name,
         confidence, entities, slots, turns, ignored,
+        message_id if isinstance(message_id, str) and len(message_id) <= 128 else None,
     )
 
 
