@@ -12,8 +12,10 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -93,6 +95,24 @@ class _Model:
     refs: npt.NDArray[np.float32] | sp.csr_matrix  # unit-norm in-scope training rows for k-NN
     temperature: float = 1.0
     point: OperatingPoint = field(default_factory=lambda: OperatingPoint(-math.inf, 1.0))
+    _knn: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    _knn_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def knn(self, queries: Any, k: int) -> npt.NDArray[np.float64]:
+        """Mean cosine similarity of unit-norm query rows to their ``k`` nearest refs."""
+        import numpy as np
+        import scipy.sparse as sp
+
+        if sp.issparse(self.refs) or not _onnxruntime_available():
+            return knn_similarity(queries, self.refs, k)
+        with self._knn_lock:
+            index = self._knn.get(k)
+            if index is None:
+                from safebot.nlu.neighbours import DenseNeighbours
+
+                index = self._knn[k] = DenseNeighbours(np.asarray(self.refs), k)
+        result: npt.NDArray[np.float64] = index(queries)
+        return result
 
 
 class IntentClassifier:
@@ -470,17 +490,30 @@ def _score(
     import numpy as np
     from sklearn.preprocessing import normalize
 
-    x = m.featuriser.transform(prepared, emb)
-    dec = np.asarray(x @ m.coef, dtype=np.float64) + m.intercept
+    # The two blocks of [sparse | w * embedding] @ coef, without building the stacked matrix
+    # (scipy's hstack costs more than the arithmetic for one sentence).
+    sparse = m.featuriser.sparse(prepared)
+    width = sparse.shape[1]
+    dec = np.asarray(sparse @ m.coef[:width], dtype=np.float64)
+    if emb is not None:
+        dec += (emb * np.float32(m.featuriser.embedding_weight)) @ m.coef[width:]
+    dec += m.intercept
     has_oos = m.classes[-1] == _OOS_LABEL
     n_in = len(m.classes) - (1 if has_oos else 0)
     top = dec[:, :n_in].max(axis=1)
-    queries: Any = _unit_rows(emb) if emb is not None else normalize(m.featuriser.sparse(prepared))
-    knn = knn_similarity(queries, m.refs, cfg.oos.k)
+    queries: Any = _unit_rows(emb) if emb is not None else normalize(sparse)
+    knn = m.knn(queries, cfg.oos.k)
     score = top + cfg.oos.knn * knn
     if has_oos:
         score = score - cfg.oos.oos * dec[:, -1]
     return dec, score
+
+
+@functools.cache
+def _onnxruntime_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def _calibrate(
