@@ -303,6 +303,19 @@ def _register_serving() -> None:
 _register_serving()
 
 
+@app.command("rasa-domain")
+def rasa_domain(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
+    """Print the Rasa domain fragment (actions and slots) an assistant declares to use the bot's handlers."""
+    from safebot.channels.rasa_domain import domain_yaml
+    from safebot.engine.config import load_bot_config
+    from safebot.engine.loader import load_routes
+
+    if not bot_dir.is_dir():
+        _fail(f"{bot_dir} is not a directory")
+    config = load_bot_config(bot_dir)
+    typer.echo(domain_yaml(load_routes(bot_dir, config.handlers), bot_name=config.name), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps safebot's errors to a one-line message and exit status 2."""
     try:
