@@ -16,6 +16,7 @@ turns finish (uvicorn does the same for running requests).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 
 from safebot.channels.whatsapp.channel import WhatsAppChannel
 from safebot.channels.whatsapp.webhook import webhook_router
@@ -42,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine import Bot
 
 __all__ = ["create_app", "safe_validation_message"]
+
+log = logging.getLogger("safebot.serve")
 
 #: parts of an error location that are ours (field and parameter names), safe to name
 _KNOWN_LOCS = frozenset({"body", "path", "query", "header", "text", "conversation_id",
@@ -79,6 +83,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         whatsapp.start()
+        log.info("ready: %s", bot.config.name)
         try:
             yield
         finally:
@@ -96,10 +101,13 @@ def create_app(
     )
     app.state.safebot = state
     app.state.whatsapp = whatsapp
-    app.include_router(rest_router(state))
-    app.include_router(webhook_router(whatsapp))
-    app.include_router(ops_router(state, whatsapp.ready))
-    _install_error_handlers(app)
+    routers = [rest_router(state), webhook_router(whatsapp), ops_router(state, whatsapp.ready)]
+    for router in routers:
+        app.include_router(router)
+    # The concrete routes (FastAPI keeps included routers as opaque entries in app.routes).
+    routes: list[BaseRoute] = [r for router in routers for r in router.routes]
+    routes += [r for r in app.router.routes if isinstance(r, Route)]
+    _install_error_handlers(app, routes)
 
     app.add_middleware(
         BodyLimits,
@@ -109,11 +117,11 @@ def create_app(
         on_reject=lambda reason: metrics.rejections.labels(reason).inc(),
     )
     app.add_middleware(CatchAll)
-    app.add_middleware(AccessLog, metrics=metrics, routes=app.router.routes)
+    app.add_middleware(AccessLog, metrics=metrics, routes=routes)
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, routes: list[BaseRoute]) -> None:
     async def channel_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChannelError)
         return JSONResponse(exc.body(), status_code=exc.status, headers=error_headers(exc))
@@ -131,11 +139,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         body = ChannelError(_phrase(exc.status_code), status=exc.status_code).body()
         body["error"]["code"] = code
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(_allowed_methods(routes, request.scope))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
     app.add_exception_handler(ChannelError, channel_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _allowed_methods(routes: list[BaseRoute], scope: Any) -> list[str]:
+    methods: set[str] = set()
+    for route in routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def _phrase(status: int) -> str:

@@ -54,7 +54,7 @@ def serve_command(
     bot = Bot.load(bot_dir)
     configure_logging(bot.redactor)
     where = f"http://{settings.host}:{sock.getsockname()[1]}"
-    typer.echo(f"{bot.config.name}: serving on {where} (REST /v1, WhatsApp /webhooks/whatsapp, "
+    typer.echo(f"{bot.config.name}: starting on {where} (REST /v1, WhatsApp /webhooks/whatsapp, "
                f"/health, /ready, /metrics); Ctrl-C or SIGTERM stops it", err=True)
     try:
         serve(bot, settings, sock=sock)

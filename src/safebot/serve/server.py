@@ -14,9 +14,13 @@ SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import signal
 import socket
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from safebot.errors import ConfigError
@@ -89,7 +93,34 @@ def make_server(app: FastAPI, settings: ServeSettings) -> uvicorn.Server:
         proxy_headers=False,  # client addresses are not used; nothing to trust from a proxy
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return _Server(config)
+
+
+def _server_class() -> type[uvicorn.Server]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but a SIGTERM ends in a normal return (exit status 0, ``finally``
+        blocks run, the bot is closed): uvicorn re-raises the signal after its graceful
+        shutdown, which kills the process before the command can clean up."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+def _Server(config: uvicorn.Config) -> uvicorn.Server:  # noqa: N802 - a class-like factory
+    return _server_class()(config)
 
 
 def run_app(app: FastAPI, settings: ServeSettings, sock: socket.socket) -> None:

@@ -49,7 +49,7 @@ class WhatsAppChannel:
         self.problem: str | None = None
         self.worker: WhatsAppWorker
         if self.config is None:
-            self.problem = "the WhatsApp channel is not configured (channels: whatsapp: in bot.yaml)"
+            self.problem = "the WhatsApp channel is not configured (no channels: whatsapp: block)"
         else:
             self.secrets, problems = load_secrets(environ)
             if problems:

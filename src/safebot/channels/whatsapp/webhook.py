@@ -35,6 +35,13 @@ __all__ = ["signature_ok", "webhook_router"]
 log = logging.getLogger("safebot.channels.whatsapp")
 SIGNATURE_HEADER = "x-hub-signature-256"
 _RESPONSES: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (400, 401, 403, 408, 413, 500, 503)}
+# The handshake answers text/plain; its errors are JSON like every other error (declared
+# explicitly: FastAPI would otherwise give them the route's text/plain media type).
+_HANDSHAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    k: {"description": ERROR_RESPONSES[k]["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for k in (403, 422, 500, 503)
+}
 
 
 def signature_ok(app_secret: bytes, body: bytes, header: str) -> bool:
@@ -54,7 +61,7 @@ def signature_ok(app_secret: bytes, body: bytes, header: str) -> bool:
 def webhook_router(channel: "WhatsAppChannel") -> APIRouter:
     router = APIRouter(prefix="/webhooks", tags=["whatsapp"])
 
-    @router.get("/whatsapp", response_class=PlainTextResponse, responses=_RESPONSES,
+    @router.get("/whatsapp", response_class=PlainTextResponse, responses=_HANDSHAKE_RESPONSES,
                 summary="Meta's verification handshake")
     async def verify(
         mode: Annotated[str | None, Query(alias="hub.mode")] = None,
