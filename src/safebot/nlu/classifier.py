@@ -26,6 +26,7 @@ from safebot.errors import ConfigError
 from safebot.nlu.encoder import Encoder, encoder_available, get_encoder, precision_of
 from safebot.nlu.features import Featuriser, prepare_text
 from safebot.nlu.model_file import write_private
+from safebot.nlu.multi_intent import Composer, has_multi_intents
 from safebot.nlu.oos import (
     OosWeights,
     OperatingPoint,
@@ -67,6 +68,12 @@ class ClassifierConfig:
     cv_folds_below: int = 2000  # smaller sets use 5-fold cross-validation instead of one hold-out
     oos: OosWeights = field(default_factory=OosWeights)
     seed: int = 0
+    # Multi-intent labels (``a+b``, Rasa's convention) are learnt as their parts; a further
+    # part is predicted when its one-vs-rest decision value reaches the threshold (chosen by
+    # 5-fold cross-validation on the ATIS train split, see docs/benchmarks-intents.md).
+    intent_split_symbol: str = "+"
+    multi_intent_threshold: float = 0.4
+    multi_intent_max_parts: int = 3
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,29 @@ class _Model:
     refs: npt.NDArray[np.float32] | sp.csr_matrix  # unit-norm in-scope training rows for k-NN
     temperature: float = 1.0
     point: OperatingPoint = field(default_factory=lambda: OperatingPoint(-math.inf, 1.0))
+    composer: Composer | None = None  # set when the training labels had multi-intents
     _knn: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
     _knn_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def n_in(self) -> int:
+        """How many leading classes are intents (the out-of-scope class comes last)."""
+        return len(self.classes) - (1 if self.classes[-1] == _OOS_LABEL else 0)
+
+    def label_indices(self, dec_in: npt.NDArray[np.float64], cfg: ClassifierConfig) -> list[int]:
+        """The predicted class indices for one row of in-scope decisions (several for a
+        multi-intent)."""
+        if self.composer is None:
+            return [int(dec_in.argmax())]
+        return self.composer.choose(
+            dec_in, cfg.multi_intent_threshold, max(1, cfg.multi_intent_max_parts)
+        )
+
+    def label(self, indices: list[int]) -> str:
+        """The intent name for predicted class indices."""
+        if len(indices) == 1 or self.composer is None:
+            return self.classes[indices[0]]
+        return self.composer.join(self.classes[j] for j in indices)
 
     def knn(self, queries: Any, k: int) -> npt.NDArray[np.float64]:
         """Mean cosine similarity of unit-norm query rows to their ``k`` nearest refs."""
@@ -180,7 +208,7 @@ class IntentClassifier:
         if held_idx:
             idx = np.concatenate(held_idx)
             final.temperature, final.point = _calibrate(
-                final.classes, labels[idx], np.vstack(held_dec), np.concatenate(held_scores), cfg
+                final, labels[idx], np.vstack(held_dec), np.concatenate(held_scores), cfg
             )
         return cls(final, enc, cfg)
 
@@ -206,18 +234,38 @@ class IntentClassifier:
             else None
         )
         dec, score = _score(m, [prepare_text(t) for t in texts], emb, self.config)
-        n_in = len(m.classes) - (1 if m.classes[-1] == _OOS_LABEL else 0)
+        n_in = m.n_in
         probs = _softmax(dec[:, :n_in] * m.temperature)
         p_in = 1.0 / (1.0 + np.exp(-np.clip((score - m.point.threshold) / m.point.scale, -50, 50)))
         out: list[Prediction] = []
-        for row, s, pin in zip(probs, score, p_in, strict=True):
+        for d, row, s, pin in zip(dec, probs, score, p_in, strict=True):
             order = np.argsort(-row)[:5]
             ranking = tuple((m.classes[j], float(row[j])) for j in order)
             if s >= m.point.threshold:
-                out.append(Prediction(ranking[0][0], float(pin * ranking[0][1]), ranking, float(s)))
+                chosen = m.label_indices(d[:n_in], self.config)
+                # A multi-intent's probability is the mass on its parts.
+                p = min(1.0, float(sum(row[j] for j in chosen)))
+                out.append(Prediction(m.label(chosen), float(pin * p), ranking, float(s)))
             else:
                 out.append(Prediction(None, float(1.0 - pin), ranking, float(s)))
         return out
+
+    def best_intents(self, texts: Sequence[str]) -> list[str]:
+        """The intent each text would get with the out-of-scope check off (closed-set
+        accuracy, as the published BANKING77 and ATIS figures are measured).
+
+        >>> clf.best_intents(["what's the weather in paris"])   # doctest: +SKIP
+        ['check_balance']
+        """
+        if not texts:
+            return []
+        emb = (
+            self._encoder.encode([normalise_placeholders(t) for t in texts])
+            if self._encoder is not None
+            else None
+        )
+        dec, _ = _score(self._model, [prepare_text(t) for t in texts], emb, self.config)
+        return [str(x) for x in _best_labels(self._model, dec, self.config)]
 
     # -- operating point -----------------------------------------------------------------------
     @property
@@ -227,8 +275,13 @@ class IntentClassifier:
 
     @property
     def intents(self) -> tuple[str, ...]:
-        """The intents this model can return."""
-        return tuple(c for c in self._model.classes if c != _OOS_LABEL)
+        """The intents this model was trained on (for multi-intent data: every part and every
+        combination seen; other combinations of the parts can be predicted too)."""
+        m = self._model
+        names = [c for c in m.classes if c != _OOS_LABEL]
+        if m.composer is not None:
+            names = sorted({*names, *m.composer.combinations})
+        return tuple(names)
 
     def choose_operating_point(
         self,
@@ -278,8 +331,7 @@ class IntentClassifier:
             else None
         )
         dec, score = _score(m, [prepare_text(t) for t in texts], emb, self.config)
-        n_in = len(m.classes) - (1 if m.classes[-1] == _OOS_LABEL else 0)
-        best = np.array(m.classes[:n_in], dtype=object)[dec[:, :n_in].argmax(axis=1)]
+        best = _best_labels(m, dec, self.config)
         correct = best == np.array([i for _, i in pairs], dtype=object)
         return score, correct
 
@@ -302,6 +354,7 @@ class IntentClassifier:
             "point": asdict(m.point),
             "config": _config_to_json(self.config),
             "featuriser": feat_meta,
+            "multi_intent": None if m.composer is None else m.composer.state(),
         }
         arrays = dict(arrays)
         arrays["coef"] = m.coef
@@ -367,6 +420,9 @@ class IntentClassifier:
             refs=refs,
             temperature=float(meta["temperature"]),
             point=OperatingPoint(**meta["point"]),
+            composer=(
+                Composer.from_state(meta["multi_intent"]) if meta.get("multi_intent") else None
+            ),
         )
         return cls(model, enc, _config_from_json(meta["config"]))
 
@@ -429,27 +485,19 @@ def _fit(
     cfg: ClassifierConfig,
 ) -> _Model:
     import numpy as np
-    from sklearn.svm import LinearSVC
 
     texts = [prepared[i] for i in idx]
     y = labels[idx]
     featuriser = Featuriser(cfg.embedding_weight).fit(texts)
     sub_emb = None if emb is None else emb[idx]
     x = featuriser.transform(texts, sub_emb)
-    intents = sorted(set(y.tolist()) - {_OOS_LABEL})
-    classes = intents + ([_OOS_LABEL] if _OOS_LABEL in set(y.tolist()) else [])
-    svm = LinearSVC(C=cfg.c, random_state=cfg.seed).fit(x, y)
-    order = [list(svm.classes_).index(c) for c in classes] if len(svm.classes_) > 2 else None
-    if order is None:
-        # Binary LinearSVC keeps one weight vector, for classes_[1]; store both sides.
-        w, b = svm.coef_[0], svm.intercept_[0]
-        coef_by_class = {svm.classes_[0]: (-w, -b), svm.classes_[1]: (w, b)}
-        coef = np.stack([coef_by_class[c][0] for c in classes], axis=1)
-        intercept = np.array([coef_by_class[c][1] for c in classes])
-    else:
-        coef = svm.coef_[order].T
-        intercept = svm.intercept_[order]
     in_scope = y != _OOS_LABEL
+    composer = None
+    if has_multi_intents(y[in_scope].tolist(), cfg.intent_split_symbol):
+        composer = Composer.fit(y[in_scope].tolist(), symbol=cfg.intent_split_symbol)
+        classes, coef, intercept = _fit_parts(x, y, composer, cfg)
+    else:
+        classes, coef, intercept = _fit_multiclass(x, y, cfg)
     refs: Any = (
         _unit_rows(sub_emb[in_scope])
         if sub_emb is not None
@@ -461,7 +509,50 @@ def _fit(
         np.ascontiguousarray(coef, dtype=np.float32),
         np.asarray(intercept, dtype=np.float32),
         refs,
+        composer=composer,
     )
+
+
+def _fit_multiclass(
+    x: Any, y: npt.NDArray[Any], cfg: ClassifierConfig
+) -> tuple[list[str], Any, Any]:
+    """One-vs-rest LinearSVC over the labels: classes, coef (n_features, n_classes), intercept."""
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    intents = sorted(set(y.tolist()) - {_OOS_LABEL})
+    classes = intents + ([_OOS_LABEL] if _OOS_LABEL in set(y.tolist()) else [])
+    svm = LinearSVC(C=cfg.c, random_state=cfg.seed).fit(x, y)
+    if len(svm.classes_) > 2:
+        order = [list(svm.classes_).index(c) for c in classes]
+        return classes, svm.coef_[order].T, svm.intercept_[order]
+    # Binary LinearSVC keeps one weight vector, for classes_[1]; store both sides.
+    w, b = svm.coef_[0], svm.intercept_[0]
+    coef_by_class = {svm.classes_[0]: (-w, -b), svm.classes_[1]: (w, b)}
+    coef = np.stack([coef_by_class[c][0] for c in classes], axis=1)
+    return classes, coef, np.array([coef_by_class[c][1] for c in classes])
+
+
+def _fit_parts(
+    x: Any, y: npt.NDArray[Any], composer: Composer, cfg: ClassifierConfig
+) -> tuple[list[str], Any, Any]:
+    """One binary LinearSVC per intent part; an example counts for every part it names."""
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    row_parts = [set(composer.parts(label)) for label in y.tolist()]
+    intents = sorted(set().union(*row_parts) - {_OOS_LABEL})
+    classes = intents + ([_OOS_LABEL] if _OOS_LABEL in set(y.tolist()) else [])
+    coef = np.zeros((x.shape[1], len(classes)), dtype=np.float64)
+    intercept = np.zeros(len(classes), dtype=np.float64)
+    for j, part in enumerate(classes):
+        target = np.array([part in parts for parts in row_parts], dtype=bool)
+        if target.all() or not target.any():  # a part in every example (or none): constant
+            intercept[j] = 1.0 if target.all() else -1.0
+            continue
+        svm = LinearSVC(C=cfg.c, random_state=cfg.seed).fit(x, target)
+        coef[:, j], intercept[j] = svm.coef_[0], svm.intercept_[0]
+    return classes, coef, intercept
 
 
 def _unit_rows(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -517,7 +608,7 @@ def _onnxruntime_available() -> bool:
 
 
 def _calibrate(
-    classes: list[str],
+    m: _Model,
     labels: npt.NDArray[Any],
     dec: npt.NDArray[np.float64],
     score: npt.NDArray[np.float64],
@@ -526,15 +617,26 @@ def _calibrate(
     """Temperature and out-of-scope threshold from held-out decisions and scores."""
     import numpy as np
 
-    n_in = len(classes) - (1 if classes[-1] == _OOS_LABEL else 0)
+    n_in = m.n_in
     is_in = labels != _OOS_LABEL
-    index = {c: i for i, c in enumerate(classes[:n_in])}
-    truth = np.array([index[c] for c in labels[is_in]], dtype=np.int64)
-    dec_in = dec[is_in, :n_in]
-    temperature = fit_temperature(dec_in, truth)
-    correct = dec_in.argmax(axis=1) == truth
+    index = {c: i for i, c in enumerate(m.classes[:n_in])}
+    # The temperature is fitted on single-intent rows (a multi-intent has no one true class).
+    single = np.array([is_in[i] and labels[i] in index for i in range(len(labels))], dtype=bool)
+    truth = np.array([index[c] for c in labels[single]], dtype=np.int64)
+    temperature = fit_temperature(dec[single, :n_in], truth)
+    correct = _best_labels(m, dec[is_in], cfg) == labels[is_in]
     point = choose_threshold(score[is_in], correct, score[~is_in], cfg.false_reject_rate)
     return temperature, point
+
+
+def _best_labels(m: _Model, dec: npt.NDArray[np.float64], cfg: ClassifierConfig) -> Any:
+    """The predicted intent name of each row, ignoring the out-of-scope check."""
+    import numpy as np
+
+    n_in = m.n_in
+    if m.composer is None:
+        return np.array(m.classes[:n_in], dtype=object)[dec[:, :n_in].argmax(axis=1)]
+    return np.array([m.label(m.label_indices(row[:n_in], cfg)) for row in dec], dtype=object)
 
 
 def _config_to_json(cfg: ClassifierConfig) -> dict[str, Any]:
