@@ -131,7 +131,9 @@ class Bot:
         known_entities = frozenset(policy.entities) | _nlu_entities(data)
         routes.check_wiring(frozenset(data.intents), known_entities, str(bot_dir / config.handlers))
         classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
-        store = SqlStore.for_bot_dir(bot_dir, url=store_url or config.store.url)
+        store = SqlStore.for_bot_dir(
+            bot_dir, url=store_url or config.store.url, schema=None if store_url else config.store.schema_name
+        )
         redactor = Redactor(policy, hmac_key=analytics_key(bot_dir))
         all_sinks = list(sinks)
         if exporters:

@@ -28,6 +28,8 @@ class NluConfig(_Strict):
 class StoreConfig(_Strict):
     #: any SQLAlchemy URL; default: a SQLite file in BOT_DIR/.safebot/
     url: str | None = None
+    #: PostgreSQL only: keep every table in this schema (created if missing)
+    schema_name: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class AnalyticsConfig(_Strict):

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from safebot.redaction.audit import AuditRecord
-from safebot.redaction.detector import Detection
 from safebot.redaction.policy import DESTINATIONS, Destination
 from safebot.redaction.types import RedactedText, _mint, canonical_value
 from safebot.sensitive import Sensitive
 
 if TYPE_CHECKING:  # pragma: no cover
+    from safebot.redaction.detector import Detection
     from safebot.redaction.redactor import Analysis, Redactor
 
 __all__ = ["Fingerprinter", "Inbound", "Outbound", "PlaceholderMemory", "RedactionSession", "VaultEntry"]
@@ -285,6 +285,8 @@ class RedactionSession:
         return _analysis(raw, found)
 
     def _cued(self, raw: str, entity: str, taken: Sequence[Detection]) -> list[Detection]:
+        from safebot.redaction.detector import Detection
+
         cue = ANSWER_CUES.get(entity)
         if cue is None:
             return []
@@ -302,6 +304,8 @@ class RedactionSession:
         return out
 
     def _bare(self, raw: str, entity: str, taken: Sequence[Detection]) -> list[Detection]:
+        from safebot.redaction.detector import Detection
+
         tokens = [
             m for m in _ANSWER_TOKEN.finditer(raw)
             if m.group(0).lower() not in _ANSWER_FILLER and not _overlaps(m.start(), m.end(), taken)
@@ -384,6 +388,8 @@ class RedactionSession:
         return Outbound(self, analysis, self._number(analysis))
 
     def _known_values(self, text: str, taken: Sequence[Detection]) -> list[Detection]:
+        from safebot.redaction.detector import Detection
+
         known = self._memory.known
         if not known:
             return []
@@ -441,6 +447,8 @@ class RedactionSession:
         raise TypeError(f"slot {name!r}: unsupported value type {type(value).__name__}")
 
     def _clean_text(self, name: str, text: str, original: str | int | float) -> str | int | float:
+        from safebot.redaction.detector import Detection
+
         from safebot.redaction.redactor import _analysis
 
         analysis = self._redactor.analyze(text)
@@ -470,6 +478,8 @@ class RedactionSession:
         """Stored transcript texts re-rendered for a human agent: placeholders whose values the
         vault holds get the ``agent`` treatment (for cards, the last four); the rest stay
         placeholders. Each value shown is audited."""
+        from safebot.redaction.detector import Detection
+
         from safebot.redaction.treatments import render
         from safebot.redaction.types import Placeholder
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.schema import CreateSchema
 
 from safebot.errors import ConfigError
@@ -65,14 +65,20 @@ class SqlStore:
         self._write: Engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self.backend = self._engine.dialect.name
         with mapped_errors():
-            if schema is not None:
+            if self.backend == "postgresql":
+                # Several processes start at once: one creates the schema, the others wait for it.
                 with self._engine.begin() as conn:
-                    conn.execute(CreateSchema(schema, if_not_exists=True))
-            Base.metadata.create_all(self._engine)
+                    conn.execute(text("SELECT pg_advisory_xact_lock(8431207712)"))
+                    if schema is not None:
+                        conn.execute(CreateSchema(schema, if_not_exists=True))
+                    Base.metadata.create_all(conn)
+            else:
+                Base.metadata.create_all(self._engine)
 
     @classmethod
     def for_bot_dir(
-        cls, bot_dir: str | os.PathLike[str], url: str | None = None, *, keyring: KeyRing | None = None
+        cls, bot_dir: str | os.PathLike[str], url: str | None = None, *, keyring: KeyRing | None = None,
+        schema: str | None = None,
     ) -> SqlStore:
         """The bot's store: ``sqlite:///BOT_DIR/.safebot/safebot.sqlite3`` unless ``url`` is given.
 
@@ -94,7 +100,8 @@ class SqlStore:
                 # Created private; SQLite gives the -wal and -shm files the same mode.
                 os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
             url = f"sqlite:///{db}"
-        return cls(url, keyring=keyring)
+            schema = None
+        return cls(url, keyring=keyring, schema=schema)
 
     def __repr__(self) -> str:
         # Not the URL: it can carry a password.
