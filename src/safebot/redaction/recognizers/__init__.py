@@ -1,48 +1,43 @@
-"""Recognizer packs that ship with safebot. Registration is explicit: a pack is a function.
+"""Recognizers: packs declared as data, engines that run them, the few written as code.
 
->>> sorted(PACK_ENTITIES["airline"])[:3]
-['BOOKING_REFERENCE', 'FREQUENT_FLYER', 'KNOWN_TRAVELER_NUMBER']
+* ``packs/*.yaml``: the built-in recognizers (common, bank, airline) in the recognizer format
+  of :mod:`~safebot.redaction.recognizers.spec`; ``data/*.txt``: the word lists they use;
+* ``engines``: the generic Presidio recognizers those entries become (pattern, sequence,
+  cue/value); ``coded``: the few that must be code (address blocks, names, phones, MRZ, places);
+* :class:`~safebot.redaction.recognizers.registry.PolicyRegistry`: a policy's recognizers,
+  with third-party Presidio recognizers (by class or in Presidio's YAML format);
+* ``budget``: the detection deadline every pattern runs under; ``validators``: named checks.
+
+Importing this package does not import Presidio; building recognizers does.
+
+>>> is_flight_number("BA2490"), is_flight_number("X7K9QP")
+(True, False)
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+import re
+from functools import lru_cache
 
-if TYPE_CHECKING:  # pragma: no cover
-    from presidio_analyzer import EntityRecognizer
+from safebot.redaction.recognizers.packs import PACK_NAMES, ner_labels, pack_entities
 
-#: entity types each pack can report; checked when a policy loads, without importing Presidio
-PACK_ENTITIES: dict[str, frozenset[str]] = {
-    "common": frozenset({"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "ADDRESS", "DATE_OF_BIRTH"}),
-    "bank": frozenset(
-        {
-            "CREDIT_CARD", "IBAN_CODE", "ABA_ROUTING_NUMBER", "BANK_ACCOUNT", "US_SSN",
-            "US_ITIN", "SWIFT_CODE", "CVV", "PIN",
-        }
-    ),
-    "airline": frozenset(
-        {
-            "BOOKING_REFERENCE", "TICKET_NUMBER", "PASSPORT", "PASSPORT_MRZ", "FREQUENT_FLYER",
-            "KNOWN_TRAVELER_NUMBER", "REDRESS_NUMBER",
-        }
-    ),
-}
-
-#: entity types that come from the spaCy NER model rather than a recognizer
-NER_ENTITIES: dict[str, tuple[str, ...]] = {
-    "PERSON": ("PERSON",),
-    "LOCATION": ("GPE", "LOC", "FAC"),
-}
+__all__ = ["PACK_NAMES", "is_flight_number", "ner_entities", "pack_entities"]
 
 
-def build_pack(name: str) -> list[EntityRecognizer]:
-    """Fresh recognizer instances for pack ``name`` ('common', 'bank' or 'airline')."""
-    if name not in PACK_ENTITIES:
-        raise KeyError(name)
-    module = importlib.import_module(f"safebot.redaction.recognizers.{name}")
-    recognizers: list[EntityRecognizer] = module.recognizers()
-    return recognizers
+def ner_entities() -> frozenset[str]:
+    """Entity types that come from spaCy's NER (declared in the common pack)."""
+    return frozenset(ner_labels()[1])
 
 
-__all__ = ["NER_ENTITIES", "PACK_ENTITIES", "build_pack"]
+@lru_cache(maxsize=1)
+def _flight() -> re.Pattern[str]:
+    from safebot.redaction.recognizers.packs import pack_defines
+
+    return re.compile(pack_defines("airline")["flight_number"], re.IGNORECASE)
+
+
+def is_flight_number(word: str) -> bool:
+    """'NW214', 'U2123', '9W117': a flight number (the airline pack's ``flight_number``), which
+    a customer asks about and is never PII. The engine and sessions use this, so knowledge of
+    flight numbers lives in the pack."""
+    return _flight().fullmatch(word.strip()) is not None
