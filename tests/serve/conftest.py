@@ -22,8 +22,10 @@ def start(tmp_path_factory: pytest.TempPathFactory, name: str, **settings: objec
         keys["compliance"] = create_key(bot.store, "reviewer", "compliance")[1].reveal()
         keys["revoked"] = create_key(bot.store, "old-app")[1].reveal()
         revoke_key(bot.store, "old-app")
-        base = dict(rate_limit_per_minute=1_000_000, rate_limit_burst=100_000, header_timeout=1.0,
-                    body_timeout=1.0, whatsapp_poll_seconds=0.2, whatsapp_lease_seconds=5.0)
+        base: dict[str, object] = {
+            "rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000, "header_timeout": 1.0,
+            "body_timeout": 1.0, "whatsapp_poll_seconds": 0.2, "whatsapp_lease_seconds": 5.0,
+        }
         config = ServeSettings(**{**base, **settings})
         app = create_app(bot, config, environ=SECRETS)
         try:

@@ -17,7 +17,7 @@ def test_schemathesis_default_checks_pass(served: Served, tmp_path: Path) -> Non
     r = subprocess.run(
         [exe, "run", f"{served.url}/openapi.json", "-H", f"Authorization: Bearer {served.keys['alice']}",
          "--max-examples", "15", "--workers", "1", "--seed", "20261201", "--no-color"],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path,
+        capture_output=True, text=True, timeout=240, cwd=tmp_path, check=False,
     )
     assert r.returncode == 0, r.stdout[-4000:]
     assert "failures" not in r.stdout.split("SUMMARY")[-1].lower()

@@ -38,7 +38,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captur
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        code, out, err = run_cli(capsys, "serve", str(bot_dir), "--port", str(port))
+        code, _, err = run_cli(capsys, "serve", str(bot_dir), "--port", str(port))
     assert code == 2
     assert err == f"error: port {port} on 127.0.0.1 is already in use\n"
 

@@ -9,6 +9,7 @@ keeps only its keyed hash. A conversation belongs to the key that sent its first
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from safebot.errors import SafebotError
 from safebot.serve.auth import ApiKey
 from safebot.serve.engine_hooks import conversation_ref
+from safebot.serve.ordering import Ticket
 from safebot.serve.responses import ERROR_RESPONSES, NotFound, Overloaded, Unavailable
 from safebot.serve.state import ServerState
 
@@ -87,9 +89,19 @@ def rest_router(state: ServerState) -> APIRouter:
 
     Key = Annotated[ApiKey, Depends(customer_key)]
 
+    async def queue_ticket(conversation_id: ConversationId) -> AsyncIterator[Ticket]:
+        # Taken before the key check (declared first): arrival order, whatever the awaits.
+        ticket = state.queue.ticket(conversation_ref(state.bot, f"rest:{conversation_id}"))
+        try:
+            yield ticket
+        finally:
+            ticket.release()
+
+    InLine = Annotated[Ticket, Depends(queue_ticket)]
+
     @router.post("/conversations/{conversation_id}/messages", response_model=TurnOut,
                  summary="Send a customer message; get the replies")
-    async def post_message(conversation_id: ConversationId, body: MessageIn, key: Key) -> TurnOut:  # type: ignore[valid-type]
+    async def post_message(conversation_id: ConversationId, ticket: InLine, key: Key, body: MessageIn) -> TurnOut:  # type: ignore[valid-type]
         external = f"rest:{conversation_id}"
         ref = conversation_ref(state.bot, external)
         if await state.owners.claim(ref, key.id) != key.id:
@@ -98,9 +110,10 @@ def rest_router(state: ServerState) -> APIRouter:
             state.metrics.rejections.labels("overloaded").inc()
             raise Overloaded()
         try:
-            async with state.queue.turn(ref):
-                result = await _run_turn(state, external, body.text)  # type: ignore[attr-defined]
+            await ticket.wait()
+            result = await _run_turn(state, external, body.text)  # type: ignore[attr-defined]
         finally:
+            ticket.release()
             state.slots.give_back()
         return TurnOut(conversation_id=conversation_id, replies=list(result.replies), intent=result.intent,
                        confidence=float(result.confidence))

@@ -119,7 +119,7 @@ def _server_class() -> type[uvicorn.Server]:
     return Server
 
 
-def _Server(config: uvicorn.Config) -> uvicorn.Server:  # noqa: N802 - a class-like factory
+def _Server(config: uvicorn.Config) -> uvicorn.Server:
     return _server_class()(config)
 
 

@@ -1,8 +1,9 @@
 """Handlers of the serving tests' bot: a reveal, a slow turn, buttons.
 
 ``slow`` sleeps ``SERVEBANK_SLEEP`` seconds (default 0.5) on the event loop's timer and, if
-``SERVEBANK_LOG`` names a file, appends one JSON line per turn: the conversation's hashed id,
-the ``m<N>`` token of the message, start and end times. Tests read it for order and overlap.
+``SERVEBANK_LOG`` names a file, appends a JSON line when the turn's handler starts and one when
+it ends: the conversation's hashed id, the ``m<N>`` token of the message, start and end times.
+Tests read it for order and overlap.
 """
 
 from __future__ import annotations
@@ -25,16 +26,21 @@ async def freeze(ctx: Context) -> Result:
     return Result.say("Which card should I freeze?")
 
 
-async def slow(ctx: Context) -> Result:
-    started = time.time()
-    await asyncio.sleep(float(os.environ.get("SERVEBANK_SLEEP", "0.5")))
+def _note(line: dict[str, object]) -> None:
     log = os.environ.get("SERVEBANK_LOG")
     if log:
-        m = re.search(r"\bm(\d+)\b", ctx.text)
-        line = {"conversation": ctx.conversation_id, "token": int(m.group(1)) if m else None,
-                "start": started, "end": time.time(), "pid": os.getpid()}
         with open(log, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
+
+
+async def slow(ctx: Context) -> Result:
+    started = time.time()
+    m = re.search(r"\bm(\d+)\b", ctx.text)
+    token = int(m.group(1)) if m else None
+    _note({"event": "start", "conversation": ctx.conversation_id, "token": token, "start": started})
+    await asyncio.sleep(float(os.environ.get("SERVEBANK_SLEEP", "0.5")))
+    _note({"event": "end", "conversation": ctx.conversation_id, "token": token, "start": started,
+           "end": time.time(), "pid": os.getpid()})
     return Result.say("Done with the slow check.")
 
 
@@ -43,7 +49,7 @@ async def menu(ctx: Context) -> Result:
 
 
 async def big_menu(ctx: Context) -> Result:
-    options = tuple(Button(f"Option {i}", f"/greet") for i in range(1, 6))
+    options = tuple(Button(f"Option {i}", "/greet") for i in range(1, 6))
     return Result((Reply("Pick one of these:", options),))
 
 
