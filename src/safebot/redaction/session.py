@@ -88,6 +88,12 @@ _ANSWER_FILLER = frozenset(
     "code passport was i i'm im am yes sure ok okay here please thanks and of for rest then".split()
 )
 _ANSWER_TOKEN = re.compile(r"[^\W_][\w'’\-]*")
+#: cue words for identifiers whose first part a customer may send alone
+_PARTIAL_CUES: Mapping[str, str] = {"card": "CREDIT_CARD", "iban": "IBAN_CODE", "account": "BANK_ACCOUNT", "acct": "BANK_ACCOUNT"}
+_PARTIAL_AFTER_CUE = re.compile(
+    r"\b(?P<cue>card|iban|account|acct)(?:\s+(?:number|no\.?|#))?\s*(?:is|:|=)?\s*(?P<digits>\d(?:[\d \t_.\-/]{0,40}\d)?)",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[^\W_][\w'’\-]*|\d+")
 _INTENT_PAYLOAD = re.compile(r"/[A-Za-z_][\w.\-]{0,99}(?:\{[^{}]{0,500}\})?")
 # Flight numbers ('NW214', 'U2123') are what a customer asks about, not what they answer with.
@@ -256,6 +262,7 @@ class RedactionSession:
         if self._memory.pending:
             expected.add(self._memory.pending)
         analysis = self._with_expected(analysis, frozenset(expected))
+        analysis = self._with_partials(analysis)
         self._memory.pending = self._unfinished(analysis)
         return Inbound(self, analysis, self._number(analysis))
 
@@ -326,6 +333,27 @@ class RedactionSession:
             if not any(w.lower() in _request_words() and not any(c.isdigit() for c in w) and len(w) > 1 for w in words):
                 return [Detection(entity, start, end, 0.8, "session.expected_answer")]
         return []
+
+    def _with_partials(self, analysis: Analysis) -> Analysis:
+        """The start of an identifier after its cue ('my card is 4539 1488 ...'): too short to be
+        one, but the rest may follow in the next message; redacted now, the rest then."""
+        from safebot.redaction.detector import Detection
+        from safebot.redaction.redactor import _analysis
+
+        raw = analysis._raw.reveal()
+        found = list(analysis._detections)
+        added = False
+        for m in _PARTIAL_AFTER_CUE.finditer(raw):
+            entity = _PARTIAL_CUES[m.group("cue").lower()]
+            if entity not in self._redactor.policy.entities:
+                continue
+            start, end = m.span("digits")
+            digits = sum(c.isdigit() for c in raw[start:end])
+            if digits < 4 or _overlaps(start, end, found):
+                continue
+            found.append(Detection(entity, start, end, 0.8, "session.partial_identifier"))
+            added = True
+        return _analysis(raw, found) if added else analysis
 
     def _unfinished(self, analysis: Analysis) -> str | None:
         """The type of an identifier this message left unfinished (fewer characters than any
