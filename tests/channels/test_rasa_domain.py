@@ -49,8 +49,8 @@ def test_every_action_and_form_slot_is_declared_and_no_identity(tmp_path: Path, 
     slots = domain["slots"]
     assert set(slots) == form_slots | {"requested_slot", "safebot_verified", "safebot_locked"}
     assert all(slots[name] == TEXT_SLOT for name in form_slots)
-    assert slots["requested_slot"] == {"type": "categorical", "values": sorted(form_slots),
-                                       "influence_conversation": True, "mappings": [{"type": "custom"}]}
+    # featurized as "a question is pending" only: rules that route answers keep working as it changes
+    assert slots["requested_slot"] == {"type": "text", "influence_conversation": True, "mappings": [{"type": "custom"}]}
     assert slots["safebot_verified"]["type"] == "bool" and slots["safebot_locked"]["type"] == "bool"
     assert not IDENTITY & set(slots)
     # no slot may be filled by Rasa's NLU (from_entity / from_text) or by running a handler each turn

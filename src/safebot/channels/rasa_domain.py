@@ -9,9 +9,17 @@ fragment declares:
 * ``slots``: every form slot as ``text`` with ``influence_conversation: false`` and a ``custom``
   mapping without an ``action`` (only safebot's action sets it: Rasa's NLU must not, and a custom
   mapping that names the action would make ``action_extract_slots`` run the handler on every
-  message); ``requested_slot``, categorical over those slots and featurized, so a rule can send
-  the answer to a question back to the action that asked it; ``safebot_verified`` and
-  ``safebot_locked``, informational booleans for stories to branch on, which safebot never reads.
+  message); ``requested_slot`` as a featurized ``text`` slot (Rasa sees only whether a question
+  is pending, not which), so a rule can send the answer back to the action that asked::
+
+      - rule: an answer goes back to the action that asked
+        condition: [{active_loop: null}, {slot_was_set: [{requested_slot: asked}]}]
+        steps: [{action: transfer}, {intent: inform}, {action: transfer}]
+
+  (and the same rule ending in ``slot_was_set: [{requested_slot: null}]`` for the last answer);
+  a categorical ``requested_slot`` would change Rasa's state with every question and leave such
+  rules without a prediction. ``safebot_verified`` and ``safebot_locked`` are informational
+  booleans for stories to branch on, which safebot never reads.
 
 Identity is not in it: the verified customer, the attempt counter and the lock are kept in
 safebot's store. ``safebot_verified_customer`` is only ever set by safebot, for wrapped
@@ -75,10 +83,7 @@ def domain_for(routes: Routes) -> dict[str, Any]:
                 raise WiringError(f"{owner}: form slot {spec.name!r} has the name of one of safebot's own slots")
             slots.setdefault(spec.name, {"type": "text", "influence_conversation": False, "mappings": [{"type": "custom"}]})
     if slots:
-        slots[REQUESTED_SLOT] = {
-            "type": "categorical", "values": sorted(slots), "influence_conversation": True,
-            "mappings": [{"type": "custom"}],
-        }
+        slots[REQUESTED_SLOT] = {"type": "text", "influence_conversation": True, "mappings": [{"type": "custom"}]}
     if routes.verification is not None:
         for flag in (VERIFIED_FLAG_SLOT, LOCKED_SLOT):
             slots[flag] = {"type": "bool", "influence_conversation": True, "mappings": [{"type": "custom"}]}
