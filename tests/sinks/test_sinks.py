@@ -17,7 +17,7 @@ import pytest
 
 from safebot.events import RedactedEvent
 from safebot.redaction.types import Finding, RedactedText, _mint
-from safebot.redaction.vault import KeyRing
+from safebot.stores.vault import KeyRing
 from safebot.sinks import CapturingSink, JsonlExporter, LoggingSink, TranscriptSink, WebhookExporter
 from safebot.stores import SqlStore
 

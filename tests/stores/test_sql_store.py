@@ -263,7 +263,7 @@ def test_store_error_holds_no_bound_values(store: SqlStore) -> None:
 
 
 def test_unreachable_database_is_a_store_error() -> None:
-    from safebot.redaction.vault import KeyRing
+    from safebot.stores.vault import KeyRing
 
     with pytest.raises(StoreError, match=r"store operation failed \(OperationalError\)"):
         SqlStore("postgresql://postgres:hunter2@127.0.0.1:1/test", keyring=KeyRing.generate())

@@ -14,7 +14,7 @@ from store_helpers import CARD, CARD_DIGITS, TOKEN, event, put_card
 
 from safebot.errors import ConfigError
 from safebot.redaction.audit import AuditRecord
-from safebot.redaction.vault import MASTER_KEY_ENV, KeyRing
+from safebot.stores.vault import MASTER_KEY_ENV, KeyRing
 from safebot.sensitive import Sensitive
 from safebot.stores import SqlStore, VersionConflict
 from safebot.stores._schema import DataKeyRow

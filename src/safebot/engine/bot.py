@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +117,9 @@ class Bot:
         from safebot.nlu.training_data import load_nlu_yaml
         from safebot.redaction.policy import load_policy
         from safebot.redaction.redactor import Redactor
+        from safebot.keys import provider_for
         from safebot.stores import SqlStore
+        from safebot.stores.vault import KeyRing
 
         bot_dir = Path(bot_dir)
         if not (bot_dir / "bot.yaml").exists():
@@ -131,10 +131,12 @@ class Bot:
         known_entities = frozenset(policy.entities) | _nlu_entities(data)
         routes.check_wiring(frozenset(data.intents), known_entities, str(bot_dir / config.handlers))
         classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
+        keys = provider_for(bot_dir, directory=config.keys.directory, factory=config.keys.provider)
         store = SqlStore.for_bot_dir(
-            bot_dir, url=store_url or config.store.url, schema=None if store_url else config.store.schema_name
+            bot_dir, url=store_url or config.store.url, schema=None if store_url else config.store.schema_name,
+            keyring=KeyRing(keys.key("master")),
         )
-        redactor = Redactor(policy, hmac_key=analytics_key(bot_dir))
+        redactor = Redactor(policy, hmac_key=keys.key("analytics"), ids_key=keys.key("ids"))
         all_sinks = list(sinks)
         if exporters:
             all_sinks += _analytics_sinks(bot_dir, config, store) + [_handoff_queue(bot_dir)]
@@ -189,13 +191,10 @@ class Bot:
 
     def forget_customer(self, customer_id: str) -> int:
         """Right to erasure by crypto-shredding: delete the data keys of every conversation
-        linked to ``customer_id``. Vault values become unreadable; the redacted transcript
-        stays. Returns the number of vault values shredded."""
-        from safebot.stores.conversations import data_key_id
-
-        shredded = 0
-        for ref in self.store.conversations(customer_key_id=f"customer:{customer_id}"):
-            shredded += self.store.forget(data_key_id(ref))
+        linked to ``customer_id`` at verification, and of every conversation that held one of
+        the identifiers they vaulted (verified or not). Vault values become unreadable; the
+        redacted transcript stays. Returns the number of vault values shredded."""
+        _, shredded = self.store.erase_customer(f"customer:{customer_id}")
         return shredded
 
     def exporter_files(self) -> list[Path]:
@@ -244,27 +243,6 @@ def _analytics_sinks(bot_dir: Path, config: BotConfig, store: SqlStore) -> list[
             # Failed deliveries wait in the store's outbox, so they survive a restart.
             out.append(WebhookExporter(a.url, timeout=a.timeout, store=store, name=f"webhook-{i}"))
     return out
-
-
-def analytics_key(bot_dir: Path) -> bytes:
-    """The HMAC key for the analytics destination: ``SAFEBOT_HMAC_KEY``, else a key file in
-    BOT_DIR/.safebot/ created on first run (0600), so hashes join across restarts."""
-    from safebot.redaction.redactor import hmac_key_from_env
-
-    key = hmac_key_from_env()
-    if key is not None:
-        return key
-    path = bot_dir / ".safebot" / "analytics.key"
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
 
 
 def _handoff_queue(bot_dir: Path) -> Sink:

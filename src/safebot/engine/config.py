@@ -70,6 +70,13 @@ DEFAULT_RESPONSES: dict[str, str] = {
 }
 
 
+class KeysConfig(_Strict):
+    #: a directory of its own, outside the bot directory (``SAFEBOT_KEY_DIR`` overrides it)
+    directory: str | None = None
+    #: a bank's KMS hook: ``package.module:factory``, ``factory(bot_dir)`` -> an object with ``key(name)``
+    provider: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
 class BotConfig(_Strict):
     name: str
     description: str = ""
@@ -80,6 +87,7 @@ class BotConfig(_Strict):
     analytics: list[AnalyticsConfig] = Field(default_factory=list)
     dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    keys: KeysConfig = Field(default_factory=KeysConfig)
     #: channel settings (``whatsapp:``); secrets never live here
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     responses: dict[str, str] = Field(default_factory=dict)

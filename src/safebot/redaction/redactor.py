@@ -161,6 +161,7 @@ class Redactor:
         hmac_key: bytes | None = None,
         audit: AuditSink | None = None,
         detector: Detector | None = None,
+        ids_key: bytes | None = None,
     ) -> None:
         self.policy = policy
         self.detector = detector if detector is not None else Detector(policy)
@@ -170,6 +171,8 @@ class Redactor:
             log.warning("no %s set: analytics hashes use a per-process key", HMAC_KEY_ENV)
             key = secrets.token_bytes(32)
         self._hmac_key = key
+        # Hashed ids need a key of their own: the analytics key goes to whoever reads analytics.
+        self._ids_key = ids_key if ids_key is not None else hmac.digest(key, b"safebot/ids/v1", "sha256")
         self._audit = audit
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -315,7 +318,7 @@ class Redactor:
         >>> redactor.conversation_ref("whatsapp:+14155550123")      # doctest: +SKIP
         'c-6f1d0a3b9e2c4d5f8a7b6c5d'
         """
-        digest = hmac.new(self._hmac_key, f"{namespace}\x00{external_id}".encode(), hashlib.sha256)
+        digest = hmac.new(self._ids_key, f"{namespace}\x00{external_id}".encode(), hashlib.sha256)
         return "c-" + digest.hexdigest()[:24]
 
     @property

@@ -34,6 +34,7 @@ __all__ = [
     "Conversation",
     "DataKeyRow",
     "LeaseRow",
+    "ValueIndexRow",
     "OutboxRow",
     "Tracker",
     "TranscriptRow",
@@ -174,6 +175,23 @@ class ConsentRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     granted: Mapped[bool] = mapped_column(Boolean)
     time: Mapped[str] = mapped_column(String(40), default=now)
+
+
+class ValueIndexRow(Base):
+    """Which conversations hold a vaulted value, by a fingerprint keyed with the master key.
+
+    Erasure of a customer shreds every conversation that ever held one of their values, also
+    conversations that never got as far as verification. Only identifiers that belong to one
+    person are indexed (not dates of birth or names, which many people share).
+    """
+
+    __tablename__ = "value_index"
+    __table_args__ = (Index("ix_value_index_fp", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
 
 
 class LeaseRow(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from safebot.errors import StoreError
 from safebot.events import RedactedEvent, ensure_redacted
 from safebot.redaction.audit import AuditRecord
-from safebot.redaction.vault import DataKey, KeyRing, decrypt, encrypt, fingerprint, vault_aad
+from safebot.stores.vault import DataKey, KeyRing, decrypt, encrypt, fingerprint, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.stores._errors import VersionConflict
 from safebot.stores._schema import (
@@ -23,11 +23,20 @@ from safebot.stores._schema import (
     OutboxRow,
     Tracker,
     TranscriptRow,
+    ValueIndexRow,
     VaultRow,
     now,
 )
 
-__all__ = ["ConnectionKeyStorage", "UnitOfWork"]
+__all__ = ["LINKABLE", "ConnectionKeyStorage", "UnitOfWork"]
+
+#: vaulted identifiers that belong to one person: a conversation holding one is erased with
+#: that person (dates of birth, names and places are shared by many, so they link nothing)
+LINKABLE = frozenset({
+    "CREDIT_CARD", "IBAN_CODE", "BANK_ACCOUNT", "US_SSN", "US_ITIN", "EMAIL_ADDRESS", "PHONE_NUMBER",
+    "ADDRESS", "PASSPORT", "PASSPORT_MRZ", "TICKET_NUMBER", "FREQUENT_FLYER", "KNOWN_TRAVELER_NUMBER",
+    "REDRESS_NUMBER",
+})
 
 # These columns are stored in clear, so they must look like what they are and nothing else:
 # a customer value passed by mistake as a token or kind is refused, not written.
@@ -250,7 +259,7 @@ class UnitOfWork:
         return self._keys.data_key(key_id)
 
     def fingerprint(self, key_id: str, entity_type: str, canonical_value: Sensitive[str]) -> str:
-        """:func:`~safebot.redaction.vault.fingerprint` under ``key_id``'s data key."""
+        """:func:`~safebot.stores.vault.fingerprint` under ``key_id``'s data key."""
         return fingerprint(self.data_key(key_id), entity_type, canonical_value)
 
     def vault_put(
@@ -282,6 +291,14 @@ class UnitOfWork:
                 key_id=key_id, ciphertext=ciphertext, created_at=now(),
             )
         )
+        if entity_type in LINKABLE:
+            canonical = Sensitive("".join(c for c in value.reveal() if c.isalnum()).upper())
+            self._conn.execute(
+                insert(ValueIndexRow).values(
+                    fingerprint=self._keys.index_fingerprint(entity_type, canonical),
+                    entity_type=entity_type, conversation_id=cid,
+                )
+            )
 
     def vault_get(self, cid: str, token: str) -> Sensitive[str] | None:
         """The value behind ``token``; None if absent **or shredded** (its key was forgotten).

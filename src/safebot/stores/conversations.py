@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from safebot.events import RedactedEvent
 from safebot.redaction.audit import AuditRecord
-from safebot.redaction.vault import DataKey, decrypt, fingerprint, vault_aad
+from safebot.stores.vault import DataKey, decrypt, fingerprint, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import Tracker, VaultRow

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.schema import CreateSchema
 
 from safebot.errors import ConfigError
-from safebot.redaction.vault import KeyRing
+from safebot.stores.vault import KeyRing
 from safebot.stores._engine import WRITE_OPTION, is_memory_url, make_engine, private_sqlite_file
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import (
@@ -25,6 +25,7 @@ from safebot.stores._schema import (
     Conversation,
     OutboxRow,
     TranscriptRow,
+    ValueIndexRow,
     VaultRow,
     now,
 )
@@ -93,7 +94,9 @@ class SqlStore:
         state = root / STATE_DIR
         state.mkdir(mode=0o700, exist_ok=True)
         if keyring is None:
-            keyring = KeyRing.load(state / "master.key")
+            from safebot.keys import provider_for
+
+            keyring = KeyRing(provider_for(root).key("master"))
         if url is None:
             db = state / "safebot.sqlite3"
             if not db.exists():
@@ -137,7 +140,7 @@ class SqlStore:
             finally:
                 uow._close()
 
-    def forget(self, customer_key_id: str) -> int:
+    def forget(self, customer_key_id: str, *, checkpoint: bool = True) -> int:
         """Crypto-shred a customer: delete their data key; returns the vault rows made unreadable.
 
         The vault rows stay (ciphertext, no key). On SQLite the deleted key row is zeroed
@@ -150,9 +153,31 @@ class SqlStore:
                     select(func.count()).select_from(VaultRow).where(VaultRow.key_id == customer_key_id)
                 ).scalar_one()
                 self._keyring.with_storage(ConnectionKeyStorage(conn)).forget(customer_key_id)
-            if self.backend == "sqlite":
+            if self.backend == "sqlite" and checkpoint:
                 self.checkpoint()
         return int(count)
+
+    def erase_customer(self, customer_key_id: str) -> tuple[int, int]:
+        """Crypto-shred every conversation linked to a customer, and every conversation that
+        held one of the values they vaulted (found by the value index, so unverified
+        conversations go too). Returns (conversations, vault values made unreadable)."""
+        from safebot.stores.conversations import data_key_id
+
+        linked = set(self.conversations(customer_key_id=customer_key_id))
+        with mapped_errors(), self._engine.connect() as conn:
+            fps = set(conn.execute(
+                select(ValueIndexRow.fingerprint).where(ValueIndexRow.conversation_id.in_(linked))
+            ).scalars()) if linked else set()
+            others = set(conn.execute(
+                select(ValueIndexRow.conversation_id).where(ValueIndexRow.fingerprint.in_(fps))
+            ).scalars()) if fps else set()
+        refs = linked | others
+        shredded = sum(self.forget(data_key_id(ref), checkpoint=False) for ref in sorted(refs))
+        if refs:
+            with mapped_errors(), self._write.begin() as conn:
+                conn.execute(delete(ValueIndexRow).where(ValueIndexRow.conversation_id.in_(refs)))
+            self.checkpoint()
+        return len(refs), shredded
 
     def checkpoint(self) -> None:
         """SQLite: copy the WAL into the database file and truncate it (no-op elsewhere)."""

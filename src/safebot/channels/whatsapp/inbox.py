@@ -31,7 +31,7 @@ from sqlalchemy import Connection, exists, func, insert, or_, select, update
 from safebot.channels.whatsapp.payloads import Inbound, StatusUpdate
 from safebot.errors import VaultError
 from safebot.redaction.types import canonical_value
-from safebot.redaction.vault import DataKey, decrypt, encrypt, vault_aad
+from safebot.stores.vault import DataKey, decrypt, encrypt, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.serve.engine_hooks import data_key_id
 from safebot.stores._errors import mapped_errors

@@ -62,6 +62,7 @@ FINGERPRINT_HEX = 32  # 128 bits: collisions are not a concern at conversation s
 _WRAP_LABEL = b"safebot/data-key/v1\x00"
 _VAULT_LABEL = b"safebot/vault/v1\x00"
 _FINGERPRINT_LABEL = b"safebot/fingerprint/v1"
+_INDEX_LABEL = b"safebot/value-index/v1"
 
 
 class DataKey:
@@ -146,12 +147,14 @@ class KeyRing:
     KeyRing('***')
     """
 
-    __slots__ = ("_master", "_storage")
+    __slots__ = ("_index_key", "_master", "_storage")
 
     def __init__(self, master_key: bytes, *, storage: KeyStorage | None = None) -> None:
         if len(master_key) != KEY_BYTES:
             raise ConfigError(f"the master key must be {KEY_BYTES} bytes")
         self._master = AESGCM(master_key)
+        # Finds every conversation that holds the same value (erasure); never leaves the process.
+        self._index_key = hmac.digest(master_key, _INDEX_LABEL, "sha256")
         self._storage: KeyStorage = storage if storage is not None else MemoryKeyStorage()
 
     def __repr__(self) -> str:
@@ -223,6 +226,7 @@ class KeyRing:
         """The same master key, wrapped data keys kept in ``storage``."""
         ring = object.__new__(KeyRing)
         ring._master = self._master
+        ring._index_key = self._index_key
         ring._storage = storage
         return ring
 
@@ -243,6 +247,12 @@ class KeyRing:
     def forget(self, key_id: str) -> bool:
         """Delete the data key: every value encrypted under it becomes unreadable."""
         return self._storage.delete_wrapped(key_id)
+
+    def index_fingerprint(self, entity_type: str, canonical: Sensitive[str]) -> str:
+        """The same value in any conversation gives the same fingerprint (keyed by the master
+        key): how erasure finds a customer's values in conversations never verified."""
+        message = entity_type.encode() + b"\x00" + canonical.reveal().encode("utf-8")
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:FINGERPRINT_HEX]
 
     def wrap(self, key_id: str, key: DataKey) -> bytes:
         """``nonce || AES-GCM(master, data key)``, bound to ``key_id`` so rows cannot be swapped."""

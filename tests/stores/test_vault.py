@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from safebot.errors import ConfigError, StoreError
-from safebot.redaction.vault import (
+from safebot.stores.vault import (
     MASTER_KEY_ENV,
     DataKey,
     KeyRing,
