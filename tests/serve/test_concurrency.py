@@ -4,6 +4,7 @@ each turn ran (``SERVEBANK_LOG``)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -68,7 +69,7 @@ def test_one_conversation_runs_one_turn_at_a_time_in_arrival_order(served: Serve
         t.join()
     turns = read_log(turn_log)
     assert [t["token"] for t in turns] == [1, 2, 3, 4]
-    for earlier, later in zip(turns, turns[1:], strict=False):
+    for earlier, later in itertools.pairwise(turns):
         assert earlier["end"] <= later["start"]  # never two at once
     assert all(r.status_code == 200 for r in out.values())
     with served.client() as c:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MAX_TEXT", "to_messages"]
+__all__ = ["DUPLICATE_MARK", "MAX_TEXT", "to_messages"]
 
 MAX_TEXT = 4096
 MAX_BODY = 1024  # interactive body
@@ -23,6 +23,7 @@ MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
 MAX_ROWS, MAX_ROW_TITLE = 10, 24
 MAX_ID = 256
 LIST_BUTTON = "Choose"
+DUPLICATE_MARK = "#"
 
 
 def to_messages(replies: Sequence[str], buttons: Sequence[Sequence[Any]] = ()) -> list[dict[str, Any]]:
@@ -35,16 +36,20 @@ def to_messages(replies: Sequence[str], buttons: Sequence[Sequence[Any]] = ()) -
 
 
 def _options(buttons: Sequence[Any]) -> list[tuple[str, str]]:
+    """(id, title) per button; ids are unique as WhatsApp requires: a repeated id gets
+    ``#<n>`` (which :func:`~safebot.channels.whatsapp.payloads.run_text` drops again)."""
     seen: set[str] = set()
     options = []
     for b in buttons:
         title = str(getattr(b, "title", b))
         payload = getattr(b, "payload", None)
-        ident = (payload or title)[:MAX_ID]
-        if ident in seen:
-            continue
-        seen.add(ident)
-        options.append((ident, title))
+        ident = (payload or title)[: MAX_ID - 4]
+        unique, n = ident, 1
+        while unique in seen:
+            n += 1
+            unique = f"{ident}{DUPLICATE_MARK}{n}"
+        seen.add(unique)
+        options.append((unique, title))
     return options
 
 

@@ -10,6 +10,7 @@ values are :class:`~safebot.sensitive.Sensitive`. A contact's profile name is ne
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,8 @@ __all__ = ["Delivery", "Inbound", "StatusUpdate", "extract", "run_text"]
 InboundKind = Literal["text", "interactive", "button", "unsupported", "system"]
 #: a reply id or payload starting with this is an intent for the engine (``/freeze_card``)
 INTENT_PREFIX = "/"
+#: compose.py makes repeated button ids unique with "#<n>"; the engine gets the payload back
+_REPEAT = re.compile(r"#[0-9]{1,2}$")
 
 
 class _Meta(BaseModel):
@@ -141,7 +144,9 @@ def run_text(message: Message) -> tuple[InboundKind, str | None]:
         choice = {"button_reply": message.interactive.button_reply,
                   "list_reply": message.interactive.list_reply}.get(message.interactive.type)
         if choice is not None:
-            return "interactive", choice.id if choice.id.startswith(INTENT_PREFIX) else (choice.title or choice.id)
+            if choice.id.startswith(INTENT_PREFIX):
+                return "interactive", _REPEAT.sub("", choice.id)
+            return "interactive", choice.title or choice.id
     if message.type == "button" and message.button is not None:
         payload, text = message.button.payload, message.button.text
         if payload and (payload.startswith(INTENT_PREFIX) or not text):
