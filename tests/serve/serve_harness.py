@@ -11,8 +11,13 @@ import hmac
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,3 +201,46 @@ def start_served(tmp_path_factory: Any, name: str, **settings: object) -> Iterat
                 yield Served(server.url, bot, bot.bot_dir, app, server, graph, logs, keys)
         finally:
             bot.close()
+
+
+class ServeProcess:
+    """``safebot serve BOT_DIR --port 0`` as a process; ``lines`` collects its stderr."""
+
+    def __init__(self, bot_dir: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "safebot.cli", "serve", str(bot_dir), "--port", "0"],
+                                     env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        self.url = ""
+        self._drain = threading.Thread(target=self._read, daemon=True)
+        self._drain.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not self.url:
+            if self.proc.poll() is not None:
+                raise AssertionError("safebot serve exited: " + "".join(self.lines)[-2000:])
+            for line in list(self.lines):
+                m = re.search(r"starting on (http://127\.0\.0\.1:\d+)", line)
+                if m:
+                    self.url = m.group(1)
+            time.sleep(0.05)
+        while time.monotonic() < deadline:  # bound early; answering once uvicorn runs
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.proc.kill()
+        raise AssertionError("safebot serve did not start")
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait(self, timeout: float = 60) -> int:
+        rc = self.proc.wait(timeout)
+        self._drain.join(5)
+        return rc
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
