@@ -56,7 +56,7 @@ EXAMPLES = [
 
 # Decision values on 27 examples and TF-IDF alone are smaller than on ATIS (where the default
 # threshold of 0.4 was chosen): the second part of the combined request scores 0.38 here.
-SMALL = ClassifierConfig(multi_intent_threshold=0.3)
+SMALL = ClassifierConfig(intent_split_symbol="+", multi_intent_threshold=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +78,14 @@ def test_predicts_a_combination_and_single_intents(multi: IntentClassifier) -> N
 def test_threshold_and_symbol_switch_it_off(multi: IntentClassifier) -> None:
     text = ["check my balance and transfer money to my sister"]
     strict = IntentClassifier.train(
-        EXAMPLES, encoder=None, config=ClassifierConfig(multi_intent_threshold=99.0)
+        EXAMPLES,
+        encoder=None,
+        config=ClassifierConfig(intent_split_symbol="+", multi_intent_threshold=99.0),
     )
     assert strict.best_intents(text)[0] in ("balance", "transfer")
-    plain = IntentClassifier.train(
-        EXAMPLES, encoder=None, config=ClassifierConfig(intent_split_symbol="")
-    )
-    assert "balance+transfer" in plain.intents  # a class of its own, as before
+    plain = IntentClassifier.train(EXAMPLES, encoder=None)  # the default: no split symbol
+    assert "balance+transfer" in plain.intents  # a class of its own
+    assert plain._model.composer is None
 
 
 def test_saved_and_loaded(multi: IntentClassifier, tmp_path: Path) -> None:
