@@ -42,6 +42,32 @@ def test_redact_plain_json_and_bad_lines() -> None:
     assert "4111" not in r.stdout + r.stderr and "Traceback" not in r.stderr
 
 
+def test_redact_confines_a_bad_byte_to_its_line() -> None:
+    data = "card 4111 1111 1111 1111\n".encode() + b"caf\xe9 4111 1111 1111 1111\n" + "iban GB82 WEST 1234 5698 7654 32\n".encode()
+    r = subprocess.run([sys.executable, "-m", "safebot.cli", "redact", "--policy", str(BANK_POLICY)],
+                       input=data, capture_output=True, timeout=600)
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert r.returncode == 1
+    assert lines[0]["text"] == "card <CREDIT_CARD_1>" and lines[2]["text"] == "iban <IBAN_CODE_1>"
+    assert lines[1] == {"error": "line 2: not valid UTF-8"}
+    assert b"4111" not in r.stdout + r.stderr
+
+
+def test_redact_says_when_a_line_is_blocked(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        BANK_POLICY.read_text().replace("time_budget_ms: 1500", "time_budget_ms: 200")
+        + "\nrecognizers:\n  - name: runaway\n    entity: BANK_ACCOUNT\n    patterns:\n"
+        "      - {name: bad, regex: '(a|aa)+$', score: 0.9}\n"
+    )
+    r = safebot("redact", "--policy", str(policy), stdin="hello there\n" + "a" * 40 + "! card 4111 1111 1111 1111\n")
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.returncode == 3, r.stderr
+    assert lines[0]["blocked"] is False
+    assert lines[1]["blocked"] is True and lines[1]["text"] == "<REDACTED_MESSAGE>" and lines[1]["reason"] == "timeout"
+    assert "line 2 was blocked (timeout)" in r.stderr and "4111" not in r.stdout + r.stderr
+
+
 def test_redact_destination_customer() -> None:
     r = safebot("redact", "--policy", str(BANK_POLICY), "--destination", "customer", stdin="card 4111 1111 1111 1111\n")
     assert r.returncode == 0
@@ -95,9 +121,15 @@ def test_chat_json_nlu_train_and_test(minibank: Path) -> None:
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert rows[0]["text"] == "lock my card <CREDIT_CARD_1>" and rows[0]["intent"] == "freeze_card"
     assert rows[1]["intent"] is None
+    state = minibank / ".safebot"
+    before = {p.name: p.stat().st_size for p in state.iterdir() if p.is_file()}
     r = safebot("test", str(minibank))
     assert r.returncode == 0, r.stdout
     assert r.stdout.strip().endswith("3 passed, 0 failed")
+    after = {p.name: p.stat().st_size for p in state.iterdir() if p.is_file()}
+    # safebot test writes nothing into the bot's own files: not its analytics, not the agents' queue
+    for name in ("analytics.jsonl", "handoffs.jsonl", "safebot.sqlite3"):
+        assert after.get(name) == before.get(name), name
 
 
 def test_policy_explain_and_diff(tmp_path: Path) -> None:

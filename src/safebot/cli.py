@@ -37,8 +37,15 @@ def _build_redactor(policy_path: Path) -> Redactor:
     return Redactor(load_policy(policy_path))
 
 
-def _parse_line(line: str, number: int) -> tuple[str | None, str | None]:
-    """(text, error). JSON objects with a "text" field, or plain text."""
+def _parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
+    """(text, error) for one input line: a JSON object with a "text" field, or plain text.
+
+    Each line is decoded on its own, so one invalid byte costs only its own line.
+    """
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, f"line {number}: not valid UTF-8"
     stripped = line.rstrip("\r\n")
     if stripped.lstrip().startswith("{"):
         try:
@@ -51,45 +58,63 @@ def _parse_line(line: str, number: int) -> tuple[str | None, str | None]:
     return stripped, None
 
 
+#: exit codes of `safebot redact` (also in its --help)
+REDACT_INVALID, REDACT_BLOCKED = 1, 3
+
+
 @app.command()
 def redact(
     policy: Annotated[Path, typer.Option("--policy", help="policy YAML file")],
     destination: Annotated[str, typer.Option("--destination", "-d", help=DESTINATION_HELP)] = "transcript",
 ) -> None:
-    """Redact stdin lines (plain text or JSON objects with "text") to JSON lines on stdout."""
+    """Redact stdin lines (plain text or JSON objects with "text") to JSON lines on stdout.
+
+    Each output line is {"text", "entities", "blocked"}; a blocked line (detection failed or ran
+    past its time budget) has "text": "<REDACTED_MESSAGE>", "blocked": true and a "reason", and is
+    noted on stderr. A line that cannot be read becomes {"error": ...}. Exit status: 0 when every
+    line was redacted, 1 if any line could not be read, 3 if any line was blocked.
+    """
     from safebot.redaction import DESTINATIONS
 
     if destination not in DESTINATIONS:
         _fail(f"unknown destination {destination!r}; expected one of: {', '.join(DESTINATIONS)}")
     redactor = _build_redactor(policy)
-    failed = False
+    invalid = blocked = 0
     interactive = sys.stdin.isatty()
     batch: list[tuple[int, str | None, str | None]] = []
 
     def flush() -> None:
+        nonlocal blocked
         texts = [t for _, t, err in batch if err is None and t is not None]
-        results = iter(redactor.redact_many(texts, destination=destination)) if texts else iter(())
-        for _, text, err in batch:
+        analyses = iter(redactor.analyze_many(texts)) if texts else iter(())
+        for number, _, err in batch:
             if err is not None:
                 sys.stdout.write(json.dumps({"error": err}) + "\n")
                 continue
-            r = next(results)
-            sys.stdout.write(
-                json.dumps({"text": r.text, "entities": [f.to_json() for f in r.findings]}, ensure_ascii=False) + "\n"
-            )
+            analysis = next(analyses)
+            r = redactor.render(analysis, destination)  # type: ignore[arg-type]
+            out: dict[str, object] = {"text": r.text, "entities": [f.to_json() for f in r.findings], "blocked": r.blocked}
+            if analysis.blocked:
+                blocked += 1
+                out["reason"] = analysis.reason
+                typer.echo(f"note: line {number} was blocked ({analysis.reason}); nothing of it was output", err=True)
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         batch.clear()
 
-    for number, line in enumerate(sys.stdin, start=1):
-        text, err = _parse_line(line, number)
-        failed = failed or err is not None
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        text, err = _parse_line(raw, number)
+        invalid += err is not None
         batch.append((number, text, err))
         if interactive or len(batch) >= 256:
             flush()
     flush()
-    if failed:
-        typer.echo("error: some input lines were not valid; see the error objects in the output", err=True)
-        raise typer.Exit(1)
+    if invalid:
+        typer.echo(f"error: {invalid} input line(s) could not be read; see the error objects in the output", err=True)
+        raise typer.Exit(REDACT_INVALID)
+    if blocked:
+        typer.echo(f"error: {blocked} line(s) were blocked", err=True)
+        raise typer.Exit(REDACT_BLOCKED)
 
 
 @policy_app.command("test")
@@ -194,7 +219,7 @@ def chat(
 @app.command()
 def nlu(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
     """Classify stdin lines: {"text" (redacted), "intent" (null = out of scope), "confidence"}."""
-    from safebot.engine.bot import load_or_train
+    from safebot.nlu.training import load_or_train
     from safebot.engine.config import load_bot_config
     from safebot.redaction.policy import load_policy
     from safebot.redaction.redactor import Redactor
@@ -218,7 +243,7 @@ def train(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> Non
     """Train the bot's intent model into BOT_DIR/.safebot/."""
     import time
 
-    from safebot.engine.bot import model_dir, train_bot
+    from safebot.nlu.training import model_dir, train_bot
 
     started = time.perf_counter()
     train_bot(bot_dir)
@@ -236,9 +261,10 @@ def test_bot(
     from safebot.testing import ConversationRunner, load_conversation_tests
 
     tests = load_conversation_tests(bot_dir / "tests")
-    # Tests must not touch the bot's own store: use a throw-away SQLite file.
+    # Tests must not touch the bot's own store or sinks (its analytics file, the agents' hand-off
+    # queue): a throw-away SQLite file, and the runner's capturing sinks instead of exporters.
     with tempfile.TemporaryDirectory(prefix="safebot-test-") as tmp:
-        bot = _load_bot(bot_dir, store_url=f"sqlite:///{tmp}/test.sqlite3")
+        bot = _load_bot(bot_dir, store_url=f"sqlite:///{tmp}/test.sqlite3", exporters=False)
         try:
             runner = ConversationRunner(bot)
             passed = failed = 0
