@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from safebot.nlu.neighbours import DenseNeighbours  # noqa: E402
-from safebot.nlu.oos import knn_similarity  # noqa: E402
+from safebot.nlu.neighbours import DenseNeighbours
+from safebot.nlu.oos import knn_similarity
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
