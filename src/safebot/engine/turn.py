@@ -133,6 +133,7 @@ class _Turn:
         understanding = await anyio.to_thread.run_sync(bot.understand, inbound)  # classify
         state = await self.decide_and_run(state, understanding, session, conv)  # decide, run handlers
         replies = await anyio.to_thread.run_sync(self.render_replies, session)  # redact outbound
+        sent = tuple(r.text("customer").text for r, _ in replies)  # rendered (and audited) before persisting
         state.redaction = session.memory
         events = self.events(state.turn, inbound, replies)
         agent = await self.agent_events(state.turn, session, conv, events) if self.handoffs else []
@@ -144,7 +145,7 @@ class _Turn:
         )
         await anyio.to_thread.run_sync(save_turn, bot.store, record)  # persist
         result = TurnResult(
-            tuple(r.text("customer").text for r, _ in replies), understanding.intent, understanding.confidence,
+            sent, understanding.intent, understanding.confidence,
             self.external_id, inbound.blocked, tuple(b for _, b in replies),
         )
         outgoing = [e for e in events if e.destination != "transcript"] + agent
