@@ -478,3 +478,10 @@ def test_through_the_action_server(forms_bot: Any) -> None:
     validated = call("validate_transfer_form", "50000 dollars", "provide_info", amount="50000 dollars",
                      to_account="savings", requested_slot="amount")
     assert {"event": "slot", "timestamp": None, "name": "amount", "value": None} in validated["events"]
+
+
+def test_a_response_missing_from_the_domain_is_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="safebot.channels.rasa"):
+        result = run(rasa_handler(Recorder()), ctx())
+    assert [r.text for r in result.replies] == ["first"]
+    assert "response utter_hello is not in the domain given to rasa_handler" in caplog.text

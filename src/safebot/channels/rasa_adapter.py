@@ -25,7 +25,9 @@ A message's text and buttons are used (``{"title", "payload"}`` becomes a
 :class:`~safebot.engine.handlers.Button`; an ``/intent`` payload survives outbound redaction,
 any other is redacted like the title); images, attachments, custom JSON and carousels are
 dropped (safebot replies are text). A ``response=`` (template) message is rendered from
-``domain["responses"]``, ``{slot}`` filled from the slots.
+``domain["responses"]`` (the first variant; ``{slot}`` filled from the redacted slots), by
+safebot rather than by Rasa, so the text passes outbound redaction; a response missing from
+``domain`` is dropped with a warning.
 
 ``reveals``: placeholders of these entity types, in slots and entity values, are revealed
 for the action (each reveal audited). The message text itself stays redacted.
@@ -438,8 +440,13 @@ def _reply(message: Mapping[str, Any], domain: Mapping[str, Any], slots: Mapping
     buttons = _buttons(message.get("buttons"), slots)
     template = message.get("response") or message.get("template")
     if not text and isinstance(template, str):
+        # Rendered here, never passed to Rasa to render: Rasa would fill {slot} from its own
+        # tracker, which holds raw values, after safebot's outbound redaction.
         text = _template_text(domain, template, slots)
         buttons = buttons or _buttons(_template(domain, template).get("buttons"), slots)
+        if text is None:
+            log.warning("response %s is not in the domain given to rasa_handler; the message is dropped",
+                        template if template.isidentifier() else "(unnamed)")
     if not isinstance(text, str) or not text:
         return None
     return Reply(text, buttons)
