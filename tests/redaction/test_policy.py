@@ -24,6 +24,19 @@ BAD = [
     ("name: p\n  packs: [bank\n", 2, None, "invalid YAML"),
     ("- just\n- a list\n", 1, None, "must be a mapping"),
     ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    patterns:\n      - name: a\n        regex: '(unclosed'\n", 9, "recognizers[0].patterns[0].regex", "does not compile"),
+    # the recognizer format: unknown engines, validators, word lists, defines and code names
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    engine: sequnce\n", 5, "recognizers[0]", "tag"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    validator: luhnn\n    patterns:\n      - {name: a, regex: 'x'}\n", 7, "recognizers[0].validator", "unknown validator"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    context: ['@no_such_list']\n    patterns:\n      - {name: a, regex: 'x'}\n", 7, "recognizers[0].context", "no word list"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    engine: sequence\n    run: '${nope}'\n    lengths: [8]\n", 8, "recognizers[0].run", "unknown ${nope}"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    engine: code\n    code: teleport\n", 8, "recognizers[0].code", "no recognizer called"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    engine: sequence\n    run: 'x'\n    lengths: '9-3'\n", 9, "recognizers[0].lengths", "backwards"),
+    ("name: p\npacks: [bank]\nentities: {}\nrecognizers:\n  - name: x\n    entity: ACCT\n    priority: 101\n    patterns:\n      - {name: a, regex: 'x'}\n", 7, "recognizers[0].priority", "less than or equal"),
+    # PCI DSS: the allow-list cannot exempt a card number, CVV, PIN, SSN or IBAN
+    ("name: p\npacks: [bank]\nallow_list:\n  - help@example.com\n  - '4111 1111 1111 1111'\nentities:\n  CREDIT_CARD: {}\n", 5, "allow_list[1]", "CREDIT_CARD"),
+    ("name: p\npacks: [common]\nallow_list: ['GB82 WEST 1234 5698 7654 32']\nentities:\n  EMAIL_ADDRESS: {}\n", 3, "allow_list[0]", "IBAN_CODE"),
+    ("name: p\npacks: [bank]\nallow_list: ['078-05-1120']\nentities:\n  US_SSN: {}\n", 3, "allow_list[0]", "US_SSN"),
+    ("name: p\npacks: [bank]\nallow_list: ['1234']\nentities:\n  PIN: {}\n", 3, "allow_list[0]", "PIN"),
 ]
 
 
@@ -61,3 +74,21 @@ def test_policy_hash_changes_with_content(tmp_path: Path) -> None:
     a.write_text(GOOD)
     b.write_text(GOOD.replace("CVV: {}", "CVV: {}\n  PIN: {}"))
     assert load_policy(a).hash != load_policy(b).hash
+
+
+def test_allow_list_keeps_the_banks_own_contact_details(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text(GOOD + "allow_list: ['+1 800 555 0100', '1-800-555-0100', 'help@examplebank.com']\n")
+    assert load_policy(f).allow_list
+
+
+def test_first_custom_recognizer_format_still_loads(tmp_path: Path) -> None:
+    # 'checksum:' was the first name of the validator; the docs of the first release used it
+    f = tmp_path / "p.yaml"
+    f.write_text(
+        "name: p\npacks: [common]\nnlp: {ner: false}\nrecognizers:\n  - name: acme\n    entity: ACME_ACCOUNT\n"
+        "    patterns:\n      - {name: dashed, regex: '\\b[A-Z]{2}-\\d{7}-\\d\\b', score: 0.6}\n"
+        "    context: [account]\n    checksum: luhn\nentities:\n  ACME_ACCOUNT: {}\n"
+    )
+    policy = load_policy(f)
+    assert policy.recognizers[0].checksum == "luhn"

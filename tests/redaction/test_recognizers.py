@@ -74,10 +74,52 @@ BANK = [
     ("Maha Cazares\n\nChiclana de la Frontera\nSpain", "LOCATION", "Chiclana de la Frontera\nSpain"),
 ]
 
+# A validator that rejects a value lowers its score; after a cue the value is still redacted.
+CUED_INVALID = [
+    ("my ssn is 078-05-1120", "US_SSN", "078-05-1120"),  # python-stdnum's blacklist (Woolworth's card)
+    ("ssn: 219-09-9999", "US_SSN", "219-09-9999"),  # void sample number
+    ("social security 000-12-3456", "US_SSN", "000-12-3456"),  # area 000 is never issued
+    ("card 4111 1111 1111 1112 please", "CREDIT_CARD", "4111 1111 1111 1112"),  # Luhn fails: a typo
+    ("routing 021000022", "ABA_ROUTING_NUMBER", "021000022"),  # checksum fails
+    ("my iban is DE89 3704 0044 0532 0130 01", "IBAN_CODE", "DE89 3704 0044 0532 0130 01"),  # mod-97 fails
+    ("swift ABCDXX2L", "SWIFT_CODE", "ABCDXX2L"),  # no country XX
+]
+
+# Bare identifiers in their standard formats, no cue (stock Presidio finds these too).
+BARE = [
+    ("it's 536-22-1234", "US_SSN", "536-22-1234"),
+    ("536 22 1234 is the one", "US_SSN", "536 22 1234"),
+    ("it's 912-70-1234", "US_ITIN", "912-70-1234"),
+    ("use 021000021 for it", "ABA_ROUTING_NUMBER", "021000021"),
+    ("use 0210-0002-1 for it", "ABA_ROUTING_NUMBER", "0210-0002-1"),
+    ("IT60X0542811101000000123456 is mine", "IBAN_CODE", "IT60X0542811101000000123456"),
+]
+
 NOT_FOUND = [
     # timestamps and IP addresses are not phone numbers
     ("Date: 1978-04-13 12:20:39", "PHONE_NUMBER"),
     ("keep getting address 195.206.132.199 blocked", "PHONE_NUMBER"),
+    # look-alikes of bare identifiers that stock Presidio rejects too
+    ("it's 000-12-3456", "US_SSN"),
+    ("it's 666-12-3456", "US_SSN"),
+    ("it's 123-45-6789", "US_SSN"),
+    ("it's 536-00-1234", "US_SSN"),
+    ("use 021000022 for it", "ABA_ROUTING_NUMBER"),
+    ("order 123456780 arrived", "ABA_ROUTING_NUMBER"),
+    # an MRZ line is not a bare routing number
+    ("P<FRAHARGREAVES<<SEAN<<<<\nM357850039FRA9405170F3002186<<<<", "ABA_ROUTING_NUMBER"),
+]
+
+# Passport numbers after a cue in other languages.
+PASSPORT_I18N = [
+    ("mi número de pasaporte es XDA123456", "XDA123456"),
+    ("pasaporte: PAA123456", "PAA123456"),
+    ("Meine Reisepassnummer ist C01X00T47", "C01X00T47"),
+    ("Mein Pass-Nr. ist C01X00T47", "C01X00T47"),
+    ("Reisepass C01X00T47", "C01X00T47"),
+    ("여권번호는 M12345678입니다", "M12345678"),
+    ("여권 번호: M12345678", "M12345678"),
+    ("제 여권은 M12345678 입니다", "M12345678"),
 ]
 
 AIRLINE = [
@@ -124,6 +166,24 @@ KEEP_AIRLINE = [
     ("I'm in HELSINKI, then Oslo and Bergen on LH 400", ["HELSINKI", "Oslo", "Bergen", "LH 400"]),
     ("I paid 45.00 at Starbucks and Amazon yesterday", ["45.00", "Starbucks", "Amazon", "yesterday"]),
 ]
+
+
+@pytest.mark.parametrize(("text", "entity", "span"), CUED_INVALID + BARE)
+def test_cued_invalid_and_bare_identifiers_are_found(bank_redactor, text, entity, span):  # type: ignore[no-untyped-def]
+    found = [(f.entity_type, text[f.start : f.end]) for f in bank_redactor.redact(text).findings]
+    assert (entity, span) in found
+
+
+@pytest.mark.parametrize(("text", "value"), PASSPORT_I18N)
+def test_passport_cues_in_other_languages(airline_redactor, text, value):  # type: ignore[no-untyped-def]
+    out = airline_redactor.redact(text)
+    assert [(f.entity_type, text[f.start : f.end]) for f in out.findings] == [("PASSPORT", value)]
+
+
+def test_a_loyalty_number_after_card_is_not_a_mistyped_card(airline_redactor):  # type: ignore[no-untyped-def]
+    # the cue 'card' makes a Luhn-failing number a card only if nothing better explains it
+    text = "Miles & More card 992 0012 3456 7890"
+    assert [f.entity_type for f in airline_redactor.redact(text).findings] == ["FREQUENT_FLYER"]
 
 
 @pytest.mark.parametrize(("text", "entity"), NOT_FOUND)

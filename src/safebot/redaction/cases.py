@@ -88,12 +88,19 @@ def load_cases(path: str | Path) -> CaseFile:
 
 def _is_type_ref(item: str, known: set[str]) -> bool:
     """Is this ``must_redact`` entry meant as an entity type?"""
-    if item in known:
+    if item in known or item in _all_types():
         return True
     if not _TYPE_LIKE.match(item):
         return False
     # 'WATSON', 'XKQPZT' are values; 'CREDITCARD', 'US_SSM', 'BANK_ACCT' are mistyped types.
     return "_" in item or bool(difflib.get_close_matches(item, sorted(known), n=1, cutoff=0.8))
+
+
+def _all_types() -> frozenset[str]:
+    """Every entity type a shipped pack can report (a policy may report fewer)."""
+    from safebot.redaction.recognizers.packs import PACK_NAMES, pack_entities
+
+    return frozenset().union(*(pack_entities(p) for p in PACK_NAMES))
 
 
 def check_entity_types(cases: CaseFile, known: set[str]) -> None:

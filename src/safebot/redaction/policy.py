@@ -23,9 +23,9 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from safebot.config.yaml_models import line_of, parse_yaml_model, read_yaml
+from safebot.config.yaml_models import line_of, read_yaml
 from safebot.errors import ConfigError
-from safebot.redaction.recognizers.spec import PatternSpec, RecognizerSpec
+from safebot.redaction.recognizers.spec import PatternSpec, RecognizerSpec, parse_yaml
 
 Destination = Literal["customer", "transcript", "analytics", "agent", "nlu"]
 DESTINATIONS: tuple[Destination, ...] = get_args(Destination)
@@ -357,7 +357,7 @@ def load_policy(path: str | Path) -> Policy:
     data, node = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("a policy must be a mapping", path=str(path), line=1)
-    policy = parse_yaml_model(Policy, data, node, str(path))
+    policy = parse_yaml(Policy, data, node, str(path))
     policy._source = str(path)
     _raise_problems(policy, node, str(path))
     return _finish(policy, str(path))
@@ -375,7 +375,7 @@ def _raise_problems(policy: Policy, node: yaml.Node | None, where: str) -> None:
 
 def policy_from_dict(data: dict[str, Any], source: str = "<dict>") -> Policy:
     """Build a policy from a mapping (tests, programmatic use)."""
-    policy = parse_yaml_model(Policy, data, None, source)
+    policy = parse_yaml(Policy, data, None, source)
     policy._source = source
     _raise_problems(policy, None, source)
     return _finish(policy, source)

@@ -65,6 +65,7 @@ def ner_spans(doc: Doc, labels: dict[str, str]) -> Iterable[tuple[str, int, int,
     """(entity, start, end, spaCy label) for the entities of ``doc`` whose label maps to an
     entity in ``labels``, each cut to what is plausibly the value."""
     common = words("common_name_words")
+    not_names = words("not_names") | common
     for ent in doc.ents:
         entity = labels.get(ent.label_)
         if entity is None:
@@ -73,6 +74,8 @@ def ner_spans(doc: Doc, labels: dict[str, str]) -> Iterable[tuple[str, int, int,
             s = doc.text[start:end].strip(" .,'\"")
             if not s or _NOT_A_NAME.match(s) or s.lower() in common:
                 continue
+            if all(part in not_names for w in _NER_WORD.findall(s) for part in w.lower().split("-") if part):
+                continue  # 'Meine Reisepassnummer', 'mi número de pasaporte': the cue, not a name
             yield entity, start, end, ent.label_
 
 

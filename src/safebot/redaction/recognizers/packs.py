@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from safebot.config.yaml_models import line_of, parse_yaml_model, read_yaml
+from safebot.config.yaml_models import line_of, read_yaml
 from safebot.errors import ConfigError
 from safebot.redaction.recognizers.spec import (
     CodeSpec,
@@ -27,6 +27,7 @@ from safebot.redaction.recognizers.spec import (
     RecognizerSpec,
     SequenceSpec,
     parse_lengths,
+    parse_yaml,
 )
 from safebot.redaction.recognizers.words import alternation, entries, expand
 
@@ -69,7 +70,7 @@ def load_pack(name: str) -> LoadedPack:
     path = _pack_path(name)
     data, node = read_yaml(path)
     where = str(path)
-    spec = parse_yaml_model(PackFile, data, node, where)
+    spec = parse_yaml(PackFile, data, node, where)
     pack = LoadedPack(spec, node, where)
     if spec.pack != name:
         raise ConfigError(f"the file declares pack {spec.pack!r}", path=where, line=pack.line(("pack",)), field="pack")
@@ -257,7 +258,7 @@ def build_recognizer(spec: RecognizerSpec, defines: Mapping[str, str]) -> Any:
             spec.entity, spec.name,
             run=expand_regex(spec.run, defines), unit=expand_regex(spec.unit, defines),
             lengths=parse_lengths(spec.lengths), score=spec.score, invalid_score=spec.invalid_score,
-            validator=validator, shape=get_validator(spec.shape) if spec.shape else None, reject=reject,
+            invalid_needs_cue=spec.invalid_needs_cue, validator=validator, shape=get_validator(spec.shape) if spec.shape else None, reject=reject,
             value_scores=[(compile_rx(expand_regex(r.regex, defines), IGNORECASE), r.score) for r in spec.value_scores],
             text_scores=[(compile_rx(expand_regex(r.regex, defines), IGNORECASE), r.score) for r in spec.text_scores],
             context=Context(spec.context, spec.negative_context), requires_context=spec.requires_context,

@@ -19,7 +19,7 @@ alternation).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "CodeSpec",
@@ -42,6 +44,7 @@ __all__ = [
     "ScoreRuleSpec",
     "SequenceSpec",
     "parse_lengths",
+    "parse_yaml",
 ]
 
 Score = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -165,6 +168,8 @@ class SequenceSpec(_Base, _Context):
     #: a validator a value must pass to be considered at all (e.g. an IBAN's country and length)
     shape: str | None = None
     invalid_score: Score = 0.2
+    #: report a shaped value that fails the validator only when a cue word is near
+    invalid_needs_cue: bool = True
     value_scores: list[ScoreRuleSpec] = Field(default_factory=list)
     text_scores: list[ScoreRuleSpec] = Field(default_factory=list)
     reject_values: list[str] = Field(default_factory=list)
@@ -272,3 +277,39 @@ class PackFile(_Strict):
     defines: dict[str, str] = Field(default_factory=dict)
     ner: NerSpec | None = None
     recognizers: list[RecognizerSpec] = Field(default_factory=list)
+
+
+_ENGINE_TAGS = frozenset({"pattern", "sequence", "cue_value", "code"})
+
+
+def parse_yaml(model: type[M], data: Any, node: Any, where: str) -> M:
+    """Like :func:`safebot.config.yaml_models.parse_yaml_model` (file, line and field on an
+    error), but the engine a recognizer entry was validated as is left out of the field's
+    path: pydantic puts it there ('recognizers[0].sequence.lengths'); the file has no such key."""
+    from pydantic import ValidationError
+
+    from safebot.config.yaml_models import line_of
+    from safebot.errors import ConfigError
+
+    try:
+        return model.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        loc: list[str | int] = []
+        parts = list(first["loc"])
+        for i, part in enumerate(parts):
+            if isinstance(part, str) and part.startswith("function-"):
+                continue
+            if part in _ENGINE_TAGS and i > 0 and isinstance(parts[i - 1], int):
+                continue
+            loc.append(part)
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        more = len(errors) - 1
+        if more:
+            msg += f" (and {more} more error{'s' if more > 1 else ''})"
+        field = ""
+        for part in loc:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        raise ConfigError(msg, path=where, line=line_of(node, tuple(loc)), field=field or "(top level)") from None

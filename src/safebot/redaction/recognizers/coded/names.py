@@ -78,7 +78,7 @@ class SafebotNameRecognizer(SafebotRecognizer):
         self._strong_score, self._plain_score, self._weak_score = strong, plain, weak
         self.first = census_first_names()
         self.last = census_last_names()
-        self.common = words("common_name_words")
+        self.common = words("common_name_words") | words("not_names")
         self.particles = words("name_particles")
         # wordfreq's long tail holds many given names ('dmitri', 'priya', 'ingrid' rank 20,000 to
         # 33,000): only the 20,000 most frequent words count as "an English word" here.

@@ -22,7 +22,7 @@ from typing import Any
 from safebot.redaction._imports import import_nlp_stack
 
 import_nlp_stack()  # before presidio_analyzer below
-from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from safebot.redaction.recognizers.budget import Rx, compile_rx
@@ -134,14 +134,19 @@ def boost(cue: int) -> float:
 def result(
     recognizer: Any, entity: str, start: int, end: int, score: float, cue: int, valid: bool = True
 ) -> RecognizerResult:
+    score = min(1.0, score)
     return RecognizerResult(
         entity,
         start,
         end,
-        min(1.0, score),
+        score,
+        # Presidio's AnalyzerEngine expects an explanation, and must not add its own context
+        # boost on top of the one the cue strength already gave.
+        analysis_explanation=AnalysisExplanation(recognizer.name, score, validation_result=valid),
         recognition_metadata={
             RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
             RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
             CUE_KEY: cue,
             VALID_KEY: valid,
         },

@@ -42,6 +42,7 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
         lengths: Iterable[int],
         score: float = 0.5,
         invalid_score: float = 0.2,
+        invalid_needs_cue: bool = True,
         validator: Check | None = None,
         shape: Check | None = None,
         reject: Check | None = None,
@@ -59,6 +60,7 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
         self._max = max(self._lengths)
         self._score = score
         self._invalid = invalid_score
+        self._invalid_needs_cue = invalid_needs_cue
         self._validator = validator
         self._shape = shape
         self._reject = reject
@@ -78,7 +80,9 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
                 j, valid, value = found
                 s, e = groups[i][0], groups[j][1]
                 cue = self.cues.strength(lower, s, e)
-                if not cue and (self._requires_context or not valid or self.cues.negated(lower, s)):
+                if not cue and (
+                    self._requires_context or (not valid and self._invalid_needs_cue) or self.cues.negated(lower, s)
+                ):
                     i += 1
                     continue
                 base = self._base(value, text[s:e], _delimited(text, s, e)) if valid else self._invalid
