@@ -24,7 +24,7 @@ from safebot.redaction.policy import (  # noqa: E402
     load_policy,
     policy_from_dict,
 )
-from safebot.redaction.results import BLOCKED_TEXT, Finding, RedactedText  # noqa: E402
+from safebot.redaction.types import BLOCKED_TEXT, Finding, Placeholder, RedactedText  # noqa: E402
 
 __all__ = [
     "BLOCKED_TEXT",
@@ -34,8 +34,10 @@ __all__ = [
     "AuditSink",
     "Destination",
     "Finding",
+    "Placeholder",
     "Policy",
     "RedactedText",
+    "RedactionSession",
     "Redactor",
     "Treatment",
     "load_policy",
@@ -49,4 +51,8 @@ def __getattr__(name: str) -> object:
         from safebot.redaction import redactor
 
         return getattr(redactor, name)
+    if name == "RedactionSession":
+        from safebot.redaction import session
+
+        return session.RedactionSession
     raise AttributeError(f"module 'safebot.redaction' has no attribute {name!r}")

@@ -23,7 +23,7 @@ import traceback
 from typing import Protocol
 
 from safebot.redaction.policy import Destination
-from safebot.redaction.results import BLOCKED_TEXT, RedactedText
+from safebot.redaction.types import BLOCKED_TEXT, RedactedText
 
 __all__ = ["RedactingLogFilter", "TextRedactor"]
 

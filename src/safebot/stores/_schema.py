@@ -7,8 +7,6 @@ raw customer text: ``transcript.text`` is redacted, ``vault.ciphertext`` is AES-
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 from typing import Any
 
 from sqlalchemy import (
@@ -21,11 +19,9 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 __all__ = [
     "AuditRow",
@@ -34,39 +30,15 @@ __all__ = [
     "Conversation",
     "DataKeyRow",
     "LeaseRow",
-    "ValueIndexRow",
     "OutboxRow",
     "Tracker",
     "TranscriptRow",
+    "ValueIndexRow",
     "VaultRow",
     "now",
 ]
 
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
-BigId = BigInteger().with_variant(Integer, "sqlite")
-
-
-def now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
-
-
-class JSONText(TypeDecorator[Any]):
-    """JSON stored as text. ``json.dumps`` refuses a ``Sensitive`` value, which is the point."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
-
-
-class Base(DeclarativeBase):
-    pass
+from safebot.stores._base import Base, BigId, JSONText, now
 
 
 class Conversation(Base):
@@ -209,7 +181,3 @@ class LeaseRow(Base):
     #: seconds since the epoch (float) at which the lease lapses
     expires_at: Mapped[float] = mapped_column(Float)
 
-
-# The serving tables (API keys, WhatsApp inbox/outbox/deliveries) register on Base here, so
-# create_all makes them with the rest.
-from safebot.stores import _serving_schema  # noqa: E402,F401

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Float, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from safebot.stores._schema import Base, BigId, JSONText, now
+from safebot.stores._base import Base, BigId, JSONText, now
 
 __all__ = [
     "ApiConversationRow",

@@ -12,7 +12,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from safebot.errors import StoreError
 from safebot.events import RedactedEvent, ensure_redacted
 from safebot.redaction.audit import AuditRecord
-from safebot.stores.vault import DataKey, KeyRing, decrypt, encrypt, fingerprint, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.stores._errors import VersionConflict
 from safebot.stores._schema import (
@@ -27,6 +26,7 @@ from safebot.stores._schema import (
     VaultRow,
     now,
 )
+from safebot.stores.vault import DataKey, KeyRing, decrypt, encrypt, fingerprint, vault_aad
 
 __all__ = ["LINKABLE", "ConnectionKeyStorage", "UnitOfWork"]
 

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from safebot.events import RedactedEvent
 from safebot.redaction.audit import AuditRecord
-from safebot.stores.vault import DataKey, decrypt, fingerprint, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import Tracker, VaultRow
 from safebot.stores._uow import ConnectionKeyStorage
+from safebot.stores.vault import DataKey, decrypt, fingerprint, vault_aad
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.redaction.session import VaultEntry

@@ -15,7 +15,9 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.schema import CreateSchema
 
 from safebot.errors import ConfigError
-from safebot.stores.vault import KeyRing
+
+# Every table module registers its tables on Base; create_all below makes them all.
+from safebot.stores import _serving_schema  # noqa: F401  (tables only)
 from safebot.stores._engine import WRITE_OPTION, is_memory_url, make_engine, private_sqlite_file
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import (
@@ -30,6 +32,7 @@ from safebot.stores._schema import (
     now,
 )
 from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork
+from safebot.stores.vault import KeyRing
 
 __all__ = ["STATE_DIR", "SqlStore"]
 
