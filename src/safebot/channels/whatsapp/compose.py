@@ -76,7 +76,7 @@ def _split(text: str) -> list[str]:
     if len(text) <= MAX_TEXT:
         return [text]
     parts = []
-    while text:
+    while len(text) > MAX_TEXT:
         cut = text.rfind("\n", 0, MAX_TEXT)
         if cut <= 0:
             cut = text.rfind(" ", 0, MAX_TEXT)
@@ -84,4 +84,6 @@ def _split(text: str) -> list[str]:
             cut = MAX_TEXT
         parts.append(text[:cut])
         text = text[cut:].lstrip("\n ")
+    if text:
+        parts.append(text)
     return parts
