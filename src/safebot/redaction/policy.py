@@ -36,6 +36,8 @@ Pack = Literal["common", "bank", "airline"]
 ALWAYS_DROPPED = frozenset({"CVV", "PIN"})
 #: at most the last four digits may ever be shown (PCI DSS 3.4)
 LAST_FOUR_AT_MOST = frozenset({"CREDIT_CARD"})
+#: few enough possible values that a keyed hash is reversible by brute force with the key
+LOW_ENTROPY = frozenset({"DATE_OF_BIRTH", "PHONE_NUMBER", "US_SSN", "US_ITIN"})
 #: an allow-list entry may never be a value detected as one of these
 NEVER_ALLOW_LISTED = ("CREDIT_CARD", "CVV", "PIN", "US_SSN", "IBAN_CODE")
 #: how the allow-list check asks for each of them, as a customer would ('card number: ...')
@@ -43,6 +45,7 @@ _ALLOW_LIST_CUES = {"CREDIT_CARD": "card number", "CVV": "cvv", "PIN": "pin", "U
 
 __all__ = [
     "ALWAYS_DROPPED",
+    "LOW_ENTROPY",
     "DESTINATIONS",
     "CustomRecognizer",
     "Destination",
@@ -189,6 +192,11 @@ class Policy(_Strict):
         default = self.defaults[destination]
         if entity in LAST_FOUR_AT_MOST and default.action == "mask":
             return Treatment(action="mask", keep_last=min(4, default.keep_last))
+        if entity in LOW_ENTROPY and default.action == "hash":
+            # A keyed hash of a date of birth is reversed in 40,000 tries by whoever has the key
+            # and the data: by default these are typed placeholders. A policy may still ask for
+            # `hash` for the entity explicitly (docs/security.md).
+            return Treatment(action="placeholder")
         return default
 
     def threshold(self, entity: str) -> float:
