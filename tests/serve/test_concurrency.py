@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -62,16 +63,24 @@ def test_health_answers_while_slow_turns_run(served: Served, turn_log: Path) -> 
 
 
 def test_one_conversation_runs_one_turn_at_a_time_in_arrival_order(served: Served, turn_log: Path) -> None:
-    out: dict[str, httpx.Response] = {}
-    # sent 0.1 s apart, all while the first is still running
-    threads = [post_later(served, "cc-order", f"slow check m{i}", 0.1 * i, out) for i in range(1, 5)]
-    for t in threads:
-        t.join()
+    # Four connections opened first, then the requests written from one thread 0.15 s apart:
+    # the order they reach the server is the order they are sent (no client thread races).
+    socks = [socket.create_connection(("127.0.0.1", served.server.port), timeout=60) for _ in range(4)]
+    for i, s in enumerate(socks, start=1):
+        body = json.dumps({"text": f"slow check m{i}"}).encode()
+        s.sendall((f"POST /v1/conversations/cc-order/messages HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {served.keys['alice']}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+        time.sleep(0.15)
+    statuses = []
+    for s in socks:
+        with s:
+            statuses.append(s.recv(100).split(b" ")[1])
     turns = read_log(turn_log)
     assert [t["token"] for t in turns] == [1, 2, 3, 4]
     for earlier, later in itertools.pairwise(turns):
         assert earlier["end"] <= later["start"]  # never two at once
-    assert all(r.status_code == 200 for r in out.values())
+    assert statuses == [b"200"] * 4
     with served.client() as c:
         stored = c.get("/v1/conversations/cc-order").json()["turns"]
     assert [next(e["text"] for e in t["events"] if e["kind"] == "user") for t in stored] == [

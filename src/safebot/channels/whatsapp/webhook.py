@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
 from safebot.channels.whatsapp.payloads import Delivery, extract
-from safebot.errors import AuthError
+from safebot.errors import AuthError, StoreError
 from safebot.serve.responses import ERROR_RESPONSES, BadRequest, Forbidden, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +56,20 @@ def signature_ok(app_secret: bytes, body: bytes, header: str) -> bool:
     expected = hmac.new(app_secret, body, hashlib.sha256).hexdigest()
     # compare_digest on equal-length ASCII: constant time whatever the header holds.
     return scheme == "sha256" and hmac.compare_digest(digest.strip().lower().encode(), expected.encode())
+
+
+async def _record(channel: "WhatsAppChannel", items: list[Any]) -> Any:
+    """Write the delivery; a busy store is tried again briefly before the 500 (Meta retries)."""
+    import asyncio
+
+    for attempt in range(3):
+        try:
+            return await anyio.to_thread.run_sync(channel.inbox.record, items)
+        except StoreError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.1 * 2 ** attempt)
+    return None  # pragma: no cover
 
 
 def webhook_router(channel: "WhatsAppChannel") -> APIRouter:
@@ -102,7 +116,7 @@ def webhook_router(channel: "WhatsAppChannel") -> APIRouter:
         if delivery.object != "whatsapp_business_account":
             metrics.webhook_deliveries.labels("ignored").inc()
             return JSONResponse({"status": "ignored"})
-        recorded = await anyio.to_thread.run_sync(channel.inbox.record, items)
+        recorded = await _record(channel, items)
         channel.worker.wake()
         metrics.webhook_deliveries.labels("accepted").inc()
         for kind, n in recorded.new.items():

@@ -28,6 +28,7 @@ import anyio.to_thread
 from safebot.channels.whatsapp.compose import to_messages
 from safebot.channels.whatsapp.graph import GraphClient, GraphError
 from safebot.channels.whatsapp.inbox import CHANNEL, Claimed, Inbox, QueuedReply
+from safebot.errors import StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine import Bot
@@ -36,6 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["WhatsAppWorker"]
 
 log = logging.getLogger("safebot.channels.whatsapp")
+
+#: tries of a store write the worker cannot afford to lose (SQLite may be busy for a moment)
+STORE_ATTEMPTS = 6
 
 
 class WhatsAppWorker:
@@ -128,13 +132,29 @@ class WhatsAppWorker:
             self._wake.set()  # a slot is free; the conversation may have more work
 
     async def _conversation(self, ref: str) -> None:
-        while not self._stopping:
-            if await self._send_next(ref):
-                continue
-            claimed = await anyio.to_thread.run_sync(self.inbox.claim_inbound, ref, self.owner, self.lease)
-            if claimed is None:
-                return
-            await self._process(claimed)
+        try:
+            while not self._stopping:
+                if await self._send_next(ref):
+                    continue
+                claimed = await anyio.to_thread.run_sync(self.inbox.claim_inbound, ref, self.owner, self.lease)
+                if claimed is None:
+                    return
+                await self._process(claimed)
+        except Exception as exc:  # noqa: BLE001 - the store gave up: the claims lapse and are retried
+            log.error("WhatsApp conversation task failed (%s)", type(exc).__name__)
+
+    async def _store(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A store write that must not be lost to a busy database: retried with backoff.
+
+        Losing the write after a turn ran or a reply went out would run or send it again."""
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+            except StoreError:
+                if attempt == STORE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * 2 ** attempt)
+        return None  # pragma: no cover
 
     # -- one message ---------------------------------------------------------------------------
     async def _process(self, claimed: Claimed) -> None:
@@ -148,11 +168,11 @@ class WhatsAppWorker:
         except Exception as exc:  # noqa: BLE001 - keep the type only: the message may hold text
             log.error("WhatsApp turn failed (%s), attempt %d", type(exc).__name__, claimed.attempts)
             retry_at = None if claimed.attempts >= self.max_attempts else time.time() + min(60.0, 2.0 ** claimed.attempts)
-            await anyio.to_thread.run_sync(partial(self.inbox.release, claimed, self.owner, retry_at=retry_at))
+            await self._store(self.inbox.release, claimed, self.owner, retry_at=retry_at)
             return
         finally:
             renewer.cancel()
-        finished = await anyio.to_thread.run_sync(self.inbox.finish, claimed, self.owner, replies)
+        finished = await self._store(self.inbox.finish, claimed, self.owner, replies)
         if not finished:
             log.warning("a WhatsApp message's claim lapsed while its turn ran; its replies were not queued")
 
@@ -195,7 +215,7 @@ class WhatsAppWorker:
         if reply is None:
             return False
         if reply.to is None or not reply.message:
-            await anyio.to_thread.run_sync(partial(self.inbox.send_failed, reply, code=None, retry_at=None))
+            await self._store(self.inbox.send_failed, reply, code=None, retry_at=None)
             return True
         renewer = asyncio.get_running_loop().create_task(self._renew(reply.id, outbound=True))
         try:
@@ -205,12 +225,11 @@ class WhatsAppWorker:
             return not exc.retryable  # a retryable one waits: nothing more for now
         finally:
             renewer.cancel()
-        await anyio.to_thread.run_sync(self.inbox.accepted, reply, self._message_ref(wamid.reveal()))
+        await self._store(self.inbox.accepted, reply, self._message_ref(wamid.reveal()))
         return True
 
     async def _send_error(self, reply: QueuedReply, exc: GraphError) -> None:
         retry_at = None
         if exc.retryable and reply.attempts < self.max_attempts:
             retry_at = time.time() + min(300.0, 5.0 * 2 ** reply.attempts)
-        await anyio.to_thread.run_sync(
-            partial(self.inbox.send_failed, reply, code=exc.platform_code, retry_at=retry_at))
+        await self._store(self.inbox.send_failed, reply, code=exc.platform_code, retry_at=retry_at)
