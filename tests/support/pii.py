@@ -17,6 +17,14 @@ The generators take a ``random.Random`` so that the same code drives Hypothesis 
 ``survivors(message, output)`` lists the planted values that are still readable in a redacted
 output, allowing the last four characters (a ``****1234`` mask) and ignoring placeholders.
 
+Besides each kind's everyday ``forms`` (what ``bench/pii_forms.py`` samples), every kind has
+``obfuscated`` forms (``support.obfuscated``: odd separators, non-ASCII digits, spelled digits,
+look-alike letters, JSON/URL, combining marks, NFD accents, written-out e-mail addresses)::
+
+    >>> msg = plant(random.Random(7), "US_SSN", form="spelled_digits")
+    >>> msg.planted[0].form in KINDS["US_SSN"].obfuscated
+    True
+
 This module imports only the standard library and python-stdnum; Hypothesis is not needed.
 """
 
@@ -33,21 +41,24 @@ from stdnum import iban as _iban
 from stdnum import luhn as _luhn
 from stdnum.us import rtn as _rtn
 
+from support import obfuscated as ob
+
 __all__ = [
     "DOMAIN_KINDS",
     "FORMS",
     "KEEP_MESSAGES",
-    "Kind",
     "KINDS",
+    "OBFUSCATED_FORMS",
+    "Kind",
     "Message",
     "Planted",
     "canonical",
+    "keep_messages",
     "mangled",
     "plant",
     "plant_many",
     "survives",
     "survivors",
-    "keep_messages",
 ]
 
 ZWSP = "\u200b"
@@ -345,6 +356,16 @@ _LAST_PLAIN = ["Okonkwo", "Hargreaves", "Lindqvist", "Castellanos", "Wojciechows
                "Thorsby", "Brannigan", "Pemberton", "Achterberg"]
 _LAST_APOS = ["O'Neil", "D'Angelo", "O'Sullivan", "D'Souza", "N'Diaye"]
 _LAST_HYPHEN = ["Smith-Jones", "Watson-Hale", "Garcia-Marquez", "Lloyd-Webber"]
+# Only for the decomposed-accents form (so the everyday forms' random draws stay as they were).
+_FIRST_ACCENT = ["José", "Zoë", "Inés", "Björn", "François", "Renée", "Chloé", "Siân", "Míriam",
+                 "Ángel", "Jürgen", "Noémie"]
+_LAST_ACCENT = ["Núñez", "Müller", "Brontë", "Ibáñez", "Gonçalves", "Fernández", "Jiménez",
+                "Håkansson", "Lefèvre", "Dvořák", "Nováková", "Öztürk"]
+
+
+def make_accented_name(rng: random.Random) -> tuple[str, str, Groups]:
+    first, last = rng.choice(_FIRST_ACCENT), rng.choice(_LAST_ACCENT)
+    return "accented", f"{first} {last}", [first, last]
 
 
 def make_name(rng: random.Random) -> tuple[str, str, Groups]:
@@ -417,6 +438,7 @@ _SHORT_FORMS = ("contiguous", "spaces", "fullwidth", "zero_width_contiguous")
 _NAME_FORMS = ("title", "lower", "upper")
 FORMS = sorted({*_ALNUM_FORMS, *_SHORT_FORMS, *_NAME_FORMS, "two_lines", "line2_only",
                 "one_line", "as_is", "slashes", "month_name"})
+OBFUSCATED_FORMS = ob.OBFUSCATED_FORMS
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"]
@@ -435,6 +457,11 @@ class Kind:
     templates: tuple[str, ...]
     short: bool = False  # a short value: checked whole, not by windows
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def obfuscated(self) -> tuple[str, ...]:
+        """The obfuscated forms that apply to this kind (``support.obfuscated.FORMS_BY_KIND``)."""
+        return ob.FORMS_BY_KIND.get(self.name, ())
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
@@ -582,6 +609,8 @@ DOMAIN_KINDS: dict[str, tuple[str, ...]] = {
 def _render(kind: str, rng: random.Random, form: str | None) -> tuple[str, str, str, str, tuple[str, ...]]:
     """Returns (variant, value, rendered, form, words)."""
     spec = KINDS[kind]
+    if form in ob.OBFUSCATED_FORMS:
+        return _render_obfuscated(kind, rng, form)
     made = spec.make(rng)
     variant, value, groups = made[0], made[1], made[2]
     form = form or rng.choice(spec.forms)
@@ -620,6 +649,45 @@ def _render(kind: str, rng: random.Random, form: str | None) -> tuple[str, str, 
     return variant, value, rendered, form, words
 
 
+def _render_obfuscated(kind: str, rng: random.Random, form: str) -> tuple[str, str, str, str, tuple[str, ...]]:
+    if form not in KINDS[kind].obfuscated:
+        raise ValueError(f"form {form!r} does not apply to {kind}")
+    make = make_accented_name if form == "nfd_accents" else KINDS[kind].make
+    for _ in range(200):  # a form that cannot disguise this value ('letter_o_l' without 0 or 1)
+        made = make(rng)
+        variant, value, groups = made[0], made[1], made[2]
+        if kind == "DATE_OF_BIRTH":
+            groups = list(groups)
+        # values a recognizer misses in every form (tests/redaction/test_obfuscated_pii.py has
+        # them on their own, marked): an all-letter German passport number, and a booking
+        # reference shaped like a flight number ('SH9682')
+        if kind == "PASSPORT" and not any(c.isdigit() for c in value):
+            continue
+        if kind == "BOOKING_REFERENCE" and _FLIGHT_SHAPED.fullmatch(value):
+            continue
+        rendered = ob.render(kind, form, value, groups, rng)
+        if rendered is None:
+            continue
+        words: tuple[str, ...] = ()
+        if kind == "PERSON":
+            words = tuple(_name_words(value))
+        elif kind == "PASSPORT_MRZ":
+            words = made[3]
+        elif kind == "ADDRESS":
+            words = tuple(w for w in re.findall(r"[A-Za-z0-9]+", value.lower())
+                          if w not in {"avenue", "lane", "road", "street", "close", "court", "drive", "hill"})
+        return variant, value, rendered, form, words
+    raise RuntimeError(f"no {kind} value that {form!r} can disguise")  # pragma: no cover
+
+
+_FLIGHT_SHAPED = re.compile(r"[A-Z]{2}\d{1,4}|[A-Z]\d\d{1,4}|\d[A-Z]\d{1,4}")
+
+
+def templates_for(kind: str, form: str, rng: random.Random) -> tuple[str, ...]:
+    """The templates a message planting ``kind`` in ``form`` is drawn from."""
+    return ob.templates(kind, form, rng) or KINDS[kind].templates
+
+
 def _name_words(value: str) -> list[str]:
     out = []
     for part in re.split(r"[\s\-]+", value.lower()):
@@ -654,7 +722,8 @@ def plant_many(rng: random.Random, items: Sequence[tuple[str, str | None]],
     planted = []
     for n, (kind, form) in enumerate(items):
         spec = KINDS[kind]
-        tpl = (templates[n] if templates and n < len(templates) else None) or rng.choice(spec.templates)
+        tpl = (templates[n] if templates and n < len(templates) else None) or rng.choice(
+            spec.templates if form is None or form not in ob.OBFUSCATED_FORMS else templates_for(kind, form, rng))
         variant, value, rendered, form, words = _render(kind, rng, form)
         if n:
             joiner = rng.choice(_JOINERS)
@@ -744,9 +813,13 @@ def _strip_placeholders(s: str) -> str:
     return _PLACEHOLDER.sub(" ", s)
 
 
-def _flex(value: str) -> re.Pattern[str]:
+def _flex(value: str, seps: str = r"[\s\-\.]*") -> re.Pattern[str]:
     chars = [re.escape(c) for c in value]
-    return re.compile(r"(?<![0-9a-z])" + r"[\s\-\.]*".join(chars) + r"(?![0-9a-z])")
+    return re.compile(r"(?<![0-9a-z])" + seps.join(chars) + r"(?![0-9a-z])")
+
+
+# between the characters of a short value in an obfuscated form: any punctuation or spacing
+_ANY_SEPS = r"[\s\-\.,_/:;\"'=&?{}\[\]()<>+*]*"
 
 
 def survives(message: Message, p: Planted, output: str, window: int = 5) -> str | None:
@@ -761,6 +834,8 @@ def survives(message: Message, p: Planted, output: str, window: int = 5) -> str 
     out = _strip_placeholders(output)
     if p.rendered and out.count(p.rendered) > outside.count(p.rendered):
         return "rendered form in output"
+    if p.form in ob.OBFUSCATED_FORMS:
+        return _survives_obfuscated(p, out, outside, window)
     if p.words:
         f_out, f_in = _fold(out), _fold(outside)
         for w in p.words:
@@ -790,11 +865,44 @@ def survives(message: Message, p: Planted, output: str, window: int = 5) -> str 
     return None
 
 
-def survivors(message: Message, output: str) -> list[tuple[Planted, str]]:
-    """The planted values still readable in ``output``, with the reason."""
+def _survives_obfuscated(p: Planted, out: str, outside: str, window: int) -> str | None:
+    """``survives`` for the obfuscated forms: both sides de-obfuscated by the oracle's own
+    ``support.obfuscated.reveal`` first, and name or address words checked by 4-character runs
+    too (a decomposed accent can leave a name's tail behind: 'Mu' redacted, '\u0308ller' not)."""
+    r_out, r_in = ob.reveal(out), ob.reveal(outside)
+    if p.words:
+        for w in p.words:
+            rw = ob.reveal(w)
+            pat = re.compile(r"(?<![a-z])" + re.escape(rw) + r"(?![a-z])")
+            if len(pat.findall(r_out)) > len(pat.findall(r_in)):
+                return f"word {w!r} in output"
+            for i in range(len(rw) - 3):
+                run = rw[i:i + 4]
+                if run.isalpha() and r_out.count(run) > r_in.count(run):
+                    return f"part {run!r} of word {w!r} in output"
+        if p.kind in ("PERSON", "ADDRESS"):
+            return None
+    value = canonical(ob.reveal(p.value.replace("<", "")))
+    if p.kind == "DATE_OF_BIRTH" or KINDS[p.kind].short or len(value) < 8:
+        pat = _flex(value, _ANY_SEPS)
+        if len(pat.findall(r_out)) > len(pat.findall(r_in)):
+            return "value in output"
+        return None
+    c_out, c_in = canonical(r_out), canonical(r_in)
+    for i in range(len(value) - window + 1):
+        w = value[i:i + window]
+        if c_out.count(w) > c_in.count(w):
+            where = "whole value" if value in c_out else f"run {w!r} (chars {i}-{i + window})"
+            return f"{where} in output"
+    return None
+
+
+def survivors(message: Message, output: str, window: int = 5) -> list[tuple[Planted, str]]:
+    """The planted values still readable in ``output``, with the reason. ``window``: the
+    shortest run of a long value that counts as readable (5 lets a ``****1234`` mask pass)."""
     out = []
     for p in message.planted:
-        why = survives(message, p, output)
+        why = survives(message, p, output, window)
         if why:
             out.append((p, why))
     return out
