@@ -31,7 +31,6 @@ from sqlalchemy import Connection, exists, func, insert, or_, select, update
 from safebot.channels.whatsapp.payloads import Inbound, StatusUpdate
 from safebot.errors import VaultError
 from safebot.redaction.types import canonical_value
-from safebot.stores.vault import DataKey, decrypt, encrypt, vault_aad
 from safebot.sensitive import Sensitive
 from safebot.serve.engine_hooks import data_key_id
 from safebot.stores._errors import mapped_errors
@@ -42,6 +41,7 @@ from safebot.stores._serving_schema import (
     WhatsAppOutboundRow,
 )
 from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork, insert_ignore
+from safebot.stores.vault import DataKey, decrypt, encrypt, vault_aad
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.stores import SqlStore
