@@ -291,14 +291,24 @@ def rasa_actions(
     bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
     host: Annotated[str, typer.Option("--host", help="interface to bind (loopback unless told otherwise)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port (rasa-sdk's default is 5055)")] = 5055,
+    max_body_mb: Annotated[int, typer.Option("--max-body-mb", help="largest request Rasa may send, in MB (it sends the whole session)")] = 16,
 ) -> None:
-    """Serve the bot's handlers to a Rasa assistant over rasa-sdk's action-server protocol."""
+    """Serve the bot's handlers to a Rasa assistant over rasa-sdk's action-server protocol.
+
+    Every call must carry the token in SAFEBOT_ACTION_TOKEN (Rasa's endpoints.yml `token:`);
+    without one the server binds to loopback only.
+    """
     import logging
 
     from safebot.channels.rasa import serve
+    from safebot.channels.rasa.http import action_token, is_loopback
 
     if not 0 < port < 65536:
         _fail(f"--port must be between 1 and 65535, not {port}")
+    if not 1 <= max_body_mb <= 1024:
+        _fail(f"--max-body-mb must be between 1 and 1024, not {max_body_mb}")
+    if action_token() is None and not is_loopback(host):
+        _fail(f"refusing to serve on {host} without a token: set SAFEBOT_ACTION_TOKEN")
     bot = _load_bot(bot_dir)
     # The command is an application, so it may configure logging: one line per action, with
     # the redacting filter as a second line of defence on the handler.
@@ -313,7 +323,7 @@ def rasa_actions(
     typer.echo(f"{bot.config.name}: Rasa action server on http://{host}:{port} (actions: "
                f"{', '.join(h.name for h in bot.routes.handlers)})", err=True)
     try:
-        serve(bot, host=host, port=port)
+        serve(bot, host=host, port=port, max_body=max_body_mb * 1024 * 1024)
     finally:
         bot.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ import anyio.to_thread
 
 from safebot.engine.config import BotConfig, load_bot_config
 from safebot.engine.dialogue import DialogueSettings, Understanding
-from safebot.engine.handlers import Routes
+from safebot.engine.handlers import Routes, SlotValue
 from safebot.engine.loader import load_routes
 from safebot.engine.locks import ConversationLocks
 from safebot.engine.state import ConversationState
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from safebot.nlu.entities import EntityExtractor
     from safebot.redaction.redactor import Redactor
     from safebot.redaction.session import Inbound
-    from safebot.stores import SqlStore
+    from safebot.stores import SqlStore, UnitOfWork
 
 __all__ = ["Bot", "Limits", "TurnResult"]
 
@@ -93,7 +93,7 @@ class Bot:
             responses={**routes.responses, **config.responses},
         )
         self.limits = Limits(max_message_chars=config.limits.max_message_chars)
-        self.locks = locks if locks is not None else ConversationLocks(StoreLeases(store))
+        self.locks = locks if locks is not None else ConversationLocks(StoreLeases(store, ttl=config.store.lease_ttl_s))
 
     def __repr__(self) -> str:
         return f"Bot({self.config.name!r})"
@@ -143,20 +143,36 @@ class Bot:
         return cls(bot_dir, config, redactor, classifier, EntityExtractor.from_training_data(data), store, routes, all_sinks)
 
     # -- turns --------------------------------------------------------------------------------
-    async def handle(self, conversation_id: str, text: str, *, channel: str = "api") -> TurnResult:
+    async def handle(
+        self, conversation_id: str, text: str, *, channel: str = "api", slots: Mapping[str, SlotValue] | None = None,
+        extra_writes: Sequence[Callable[[UnitOfWork], None]] = (),
+    ) -> TurnResult:
         """Run one customer turn and return what the customer sees.
 
         ``conversation_id`` is the channel's own id (it may be a phone number): the store only
-        ever keeps :meth:`conversation_ref` of it.
+        ever keeps :meth:`conversation_ref` of it. ``slots`` are set before the dialogue runs,
+        for what the channel knows about the message (a reply to notification X): each value
+        is checked by the redaction session like any slot. ``extra_writes`` run inside the turn's
+        own transaction (a channel marking its inbound message done, queueing the replies), so
+        they commit if and only if the turn does.
         """
-        out = await run_turn(self, conversation_id, text, channel)
+        out = await run_turn(self, conversation_id, text, channel, slots=slots, extra_writes=extra_writes)
         if out.events:
             await anyio.to_thread.run_sync(self._emit, out.events)
         return out.result
 
-    def handle_sync(self, conversation_id: str, text: str, *, channel: str = "api") -> TurnResult:
+    def handle_sync(
+        self, conversation_id: str, text: str, *, channel: str = "api", slots: Mapping[str, SlotValue] | None = None,
+        extra_writes: Sequence[Callable[[UnitOfWork], None]] = (),
+    ) -> TurnResult:
         """``handle`` for scripts and tests without an event loop."""
-        return asyncio.run(self.handle(conversation_id, text, channel=channel))
+        return asyncio.run(self.handle(conversation_id, text, channel=channel, slots=slots, extra_writes=extra_writes))
+
+    def add_sink(self, sink: Sink) -> None:
+        """Send this turn's events for ``sink.destination`` to ``sink`` too (exporters, metrics)."""
+        if not isinstance(sink, Sink):
+            raise TypeError("a sink needs a destination, emit() and close()")
+        self.sinks.append(sink)
 
     def understand(self, inbound: Inbound) -> Understanding:
         """Classify the message's ``nlu`` rendering; a blocked message is never classified."""
@@ -171,6 +187,32 @@ class Bot:
     def conversation_ref(self, conversation_id: str) -> str:
         """The id the store keeps for a channel's conversation id: a keyed hash."""
         return self.redactor.conversation_ref(conversation_id)
+
+    # -- notifications (issue 10: thin delegates to safebot.notify) ------------------------------
+    async def notify(
+        self, customer: Any, template: str, params: Mapping[str, object], *, idempotency_key: str,
+        requested_by: str = "python",
+    ) -> Any:
+        """Queue one alert (``customer``: a :class:`safebot.notify.Recipient` or a WhatsApp
+        number) with a template from notifications.yaml; the same key twice never sends twice.
+
+        >>> await bot.notify("+16505550123", "fraud_alert", {"amount": "$249.00", "merchant": "Chipotle",
+        ...                  "card": "4242"}, idempotency_key="alert-1")      # doctest: +SKIP
+        """
+        from safebot.notify import notifier_for
+
+        return await notifier_for(self).notify(customer, template, params, idempotency_key=idempotency_key,
+                                               requested_by=requested_by)
+
+    async def notify_many(
+        self, template: str, recipients: Any, *, idempotency_key: str, params: Mapping[str, object] | None = None,
+        requested_by: str = "python",
+    ) -> Any:
+        """Queue ``template`` to many :class:`safebot.notify.Recipient` in one transaction (a mass send)."""
+        from safebot.notify import notifier_for
+
+        return await notifier_for(self).notify_many(template, recipients, idempotency_key=idempotency_key,
+                                                    params=params, requested_by=requested_by)
 
     # -- reading ------------------------------------------------------------------------------
     def state(self, conversation_id: str) -> ConversationState:

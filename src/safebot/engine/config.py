@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from safebot.channels.whatsapp.config import ChannelsConfig
 from safebot.config.yaml_models import load_yaml_model
+from safebot.notify.config import NotifyConfig  # issue 10: the notifications: block
 
 __all__ = ["DEFAULT_RESPONSES", "AnalyticsConfig", "BotConfig", "load_bot_config"]
 
@@ -30,6 +31,8 @@ class StoreConfig(_Strict):
     url: str | None = None
     #: PostgreSQL only: keep every table in this schema (created if missing)
     schema_name: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    #: a conversation lease a crashed process held frees itself after this long
+    lease_ttl_s: Annotated[float, Field(ge=1, le=600)] = 30.0
 
 
 class AnalyticsConfig(_Strict):
@@ -46,6 +49,8 @@ class DialogueConfig(_Strict):
     interrupt_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     #: a prediction less sure than this never routes to a handler (it counts as not understood)
     min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    #: a handler (or the verification) that has not answered after this long gets the error reply
+    handler_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
 
 
 class LimitsConfig(_Strict):
@@ -90,6 +95,8 @@ class BotConfig(_Strict):
     keys: KeysConfig = Field(default_factory=KeysConfig)
     #: channel settings (``whatsapp:``); secrets never live here
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    #: notifications (issue 10): broker, shared rate limits, templates file; see safebot.notify.config
+    notifications: NotifyConfig = Field(default_factory=NotifyConfig)
     responses: dict[str, str] = Field(default_factory=dict)
 
     def response(self, key: str) -> str:

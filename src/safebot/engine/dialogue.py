@@ -428,7 +428,7 @@ class _Rules:
         if result.handoff:
             self.handoff("handler")
         elif result.start_form:
-            nxt = self.routes.by_name(result.start_form)
+            nxt = self.routes.to_start(result.start_form)
             if nxt is None:
                 self.emit("error", code="unknown_handler", handler=done.handler)
                 self.say(self.response("error"))

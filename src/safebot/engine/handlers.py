@@ -198,3 +198,7 @@ class Routes:
     def by_name(self, name: str) -> Handler | None:
         return next((h for h in self.handlers if h.name == name), None)
 
+    def to_start(self, name: str) -> Handler | None:
+        """The handler a ``Result.start_form`` names: by handler name, else by its form's name."""
+        return self.by_name(name) or next((h for h in self.handlers if h.form is not None and h.form.name == name), None)
+

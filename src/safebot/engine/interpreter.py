@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -60,10 +61,16 @@ class VerifyOutcome:
     error: str | None = None
 
 
-async def run_handler(handler: Handler, ctx: Context, clean_slot: SlotCleaner) -> HandlerOutcome:
+#: a handler that has not answered after this many seconds is abandoned (an error reply)
+DEFAULT_TIMEOUT_S = 30.0
+
+
+async def run_handler(
+    handler: Handler, ctx: Context, clean_slot: SlotCleaner, *, timeout: float = DEFAULT_TIMEOUT_S
+) -> HandlerOutcome:
     """Run ``handler`` with ``ctx``; never raises for anything the handler does."""
     try:
-        result = await handler.run(ctx)
+        result = await asyncio.wait_for(handler.run(ctx), timeout)
         if not isinstance(result, Result):
             raise TypeError("not a Result")
         result.validate(handler.name)
@@ -71,6 +78,9 @@ async def run_handler(handler: Handler, ctx: Context, clean_slot: SlotCleaner) -
     except ActionRejected:
         log.info("handler %s rejected the call", handler.name)
         return HandlerOutcome(handler.name, error=ActionRejected.code)
+    except TimeoutError:
+        log.error("handler %s did not answer within %.0f s", handler.name, timeout)
+        return HandlerOutcome(handler.name, error="handler_timeout")
     except RevealError as exc:
         # RevealError messages name the handler and the entity type only.
         log.error("%s", exc)
@@ -81,10 +91,15 @@ async def run_handler(handler: Handler, ctx: Context, clean_slot: SlotCleaner) -
     return HandlerOutcome(handler.name, _with_slots(result, slots))
 
 
-async def run_verification(verification: Verification, ctx: Context) -> VerifyOutcome:
+async def run_verification(
+    verification: Verification, ctx: Context, *, timeout: float = DEFAULT_TIMEOUT_S
+) -> VerifyOutcome:
     """Run the bot's verification; a failure is an error outcome, never a customer."""
     try:
-        customer = await verification.verify(ctx)
+        customer = await asyncio.wait_for(verification.verify(ctx), timeout)
+    except TimeoutError:
+        log.error("verification did not answer within %.0f s", timeout)
+        return VerifyOutcome(None, "verification_timeout")
     except RevealError as exc:
         log.error("%s", exc)
         return VerifyOutcome(None, exc.code)

@@ -19,7 +19,7 @@ Nothing here touches raw text except through the :class:`RedactionSession`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from safebot.engine.dialogue import (
     Verify,
     VerifyDone,
 )
-from safebot.engine.handlers import Button
+from safebot.engine.handlers import Button, SlotValue
 from safebot.engine.interpreter import run_handler, run_verification
 from safebot.engine.state import ConversationState
 from safebot.errors import VersionConflict
@@ -77,6 +77,8 @@ class TurnResult:
     blocked: bool = False
     #: buttons per reply (customer rendering), aligned with ``replies``
     buttons: tuple[tuple[Button, ...], ...] = ()
+    #: entity types found in the customer's message (types only: for metrics)
+    findings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"intent": self.intent, "confidence": round(self.confidence, 4), "replies": list(self.replies)}
@@ -89,17 +91,22 @@ class TurnOutput:
     events: list[RedactedEvent] = field(default_factory=list)
 
 
-async def run_turn(bot: Bot, conversation_id: str, text: str, channel: str) -> TurnOutput:
+async def run_turn(
+    bot: Bot, conversation_id: str, text: str, channel: str, *, slots: Mapping[str, SlotValue] | None = None,
+    extra_writes: Sequence[Callable[[Any], None]] = (),
+) -> TurnOutput:
     """Run one customer turn of ``conversation_id`` (a channel's id; stored only hashed)."""
     rejected = bot.limits.check(text)
     if rejected is not None:  # check input
+        if extra_writes:  # nothing to process, but the channel's own bookkeeping still commits
+            await anyio.to_thread.run_sync(_write_only, bot, list(extra_writes))
         return TurnOutput(TurnResult((bot.settings.response(rejected),), None, 0.0, conversation_id))
     ref = bot.conversation_ref(conversation_id)
     raw = Sensitive(text)
     async with bot.locks.hold(ref):  # lock
         for attempt in (1, 2):
             try:
-                out = await _Turn(bot, ref, conversation_id, channel).run(raw)
+                out = await _Turn(bot, ref, conversation_id, channel, dict(slots or {}), list(extra_writes)).run(raw)
                 break
             except VersionConflict:
                 if attempt == 2:
@@ -108,11 +115,22 @@ async def run_turn(bot: Bot, conversation_id: str, text: str, channel: str) -> T
     return out
 
 
+def _write_only(bot: Bot, writes: list[Callable[[Any], None]]) -> None:
+    with bot.store.unit_of_work() as uow:
+        for write in writes:
+            write(uow)
+
+
 class _Turn:
     """The stages of one attempt. Holds this turn's objects; nothing survives the turn."""
 
-    def __init__(self, bot: Bot, ref: str, external_id: str, channel: str) -> None:
+    def __init__(
+        self, bot: Bot, ref: str, external_id: str, channel: str, slots: dict[str, SlotValue],
+        extra_writes: list[Callable[[Any], None]],
+    ) -> None:
         self.bot, self.ref, self.external_id, self.channel = bot, ref, external_id, channel
+        self.channel_slots = slots
+        self.extra_writes = extra_writes
         self.said: list[Say] = []
         self.emitted: list[Emit] = []
         self.handoffs: list[str] = []
@@ -130,6 +148,8 @@ class _Turn:
             expected=dialogue.expected_entities(state, bot.routes, frozenset(bot.redactor.policy.entities)),
         )
         inbound = session.inbound(analysis)
+        for name, value in self.channel_slots.items():  # what the channel knows (a reply to an alert)
+            state.slots[name] = session.clean_slot(name, value)
         understanding = await anyio.to_thread.run_sync(bot.understand, inbound)  # classify
         state = await self.decide_and_run(state, understanding, session, conv)  # decide, run handlers
         replies = await anyio.to_thread.run_sync(self.render_replies, session)  # redact outbound
@@ -142,11 +162,13 @@ class _Turn:
             transcript=[e for e in events if e.destination == "transcript"],
             audit=session.audit_records, vault=session.vault_entries,
             customer_key_id=f"customer:{self.customer}" if self.customer else None,
+            extra=self.extra_writes,
         )
         await anyio.to_thread.run_sync(save_turn, bot.store, record)  # persist
         result = TurnResult(
             sent, understanding.intent, understanding.confidence,
             self.external_id, inbound.blocked, tuple(b for _, b in replies),
+            findings=tuple(sorted(f.entity_type for f in inbound.text("transcript").findings)),
         )
         outgoing = [e for e in events if e.destination != "transcript"] + agent
         return TurnOutput(result, outgoing)  # emit (by the Bot, after the commit)
@@ -166,11 +188,11 @@ class _Turn:
             if isinstance(effect, RunHandler):
                 handler = bot.routes.by_name(effect.handler)
                 assert handler is not None  # step only names routed handlers
-                done = await run_handler(handler, ctx, session.clean_slot)
+                done = await run_handler(handler, ctx, session.clean_slot, timeout=bot.config.dialogue.handler_timeout_s)
                 outcome = HandlerDone(done.handler, done.result, done.error)
             else:
                 assert bot.routes.verification is not None
-                verified = await run_verification(bot.routes.verification, ctx)
+                verified = await run_verification(bot.routes.verification, ctx, timeout=bot.config.dialogue.handler_timeout_s)
                 outcome = VerifyDone(verified.customer_id, verified.error)
             state, actions = dialogue.step(state, outcome, bot.routes, bot.settings, u)
         log.error("a turn started more than %d handlers; stopping", MAX_EFFECTS)

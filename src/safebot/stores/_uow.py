@@ -9,13 +9,14 @@ from typing import Any, cast
 from sqlalchemy import Connection, CursorResult, Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from safebot.audit.canonical import check_detail
+from safebot.audit.signing import AuditSigner
 from safebot.errors import StoreError
 from safebot.events import RedactedEvent, ensure_redacted
 from safebot.redaction.audit import AuditRecord
 from safebot.sensitive import Sensitive
 from safebot.stores._errors import VersionConflict
 from safebot.stores._schema import (
-    AuditRow,
     ConsentRow,
     Conversation,
     DataKeyRow,
@@ -111,9 +112,16 @@ class UnitOfWork:
     :meth:`ensure_conversation` first to record the real channel and customer.
     """
 
-    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
+    def __init__(
+        self, conn: Connection, keyring: KeyRing, *, audit_signer: AuditSigner | None = None,
+        checkpoint_every: int = 1000,
+    ) -> None:
         self._conn = conn
         self._keys = keyring.with_storage(ConnectionKeyStorage(conn))
+        # Audit records wait here and join the hash chain in _finish (issue 11, safebot.audit).
+        self._audit: list[AuditRecord] = []
+        self._audit_signer = audit_signer
+        self._checkpoint_every = checkpoint_every
         self._known: set[str] = set()
         self._touched: set[str] = set()
         self._versions: dict[str, int | None] = {}
@@ -121,6 +129,12 @@ class UnitOfWork:
 
     def __repr__(self) -> str:
         return f"UnitOfWork(open={self._open})"
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for feature tables written in the same transaction."""
+        self._check_open()
+        return self._conn
 
     # -- conversations ---------------------------------------------------------------------
     def ensure_conversation(self, cid: str, channel: str, customer_key_id: str | None = None) -> None:
@@ -216,18 +230,17 @@ class UnitOfWork:
         return _inserted_id(result)
 
     def audit(self, record: AuditRecord) -> None:
-        """Store one audit record (every field; none holds a value)."""
+        """Store one audit record (every field; none holds a value).
+
+        The record is chained at commit (safebot.audit.chain): it gets its position and hash as
+        the last statement of this transaction, so the chain-head lock is held only briefly.
+        It is therefore not readable inside this unit of work.
+        """
         self._check_open()
         if not isinstance(record, AuditRecord):
             raise TypeError(f"audit takes an AuditRecord, got {type(record).__name__}")
-        self._conn.execute(
-            insert(AuditRow).values(
-                event=record.event, policy_hash=record.policy_hash, entity_type=record.entity_type,
-                recognizer=record.recognizer, score=record.score, destination=record.destination,
-                treatment=record.treatment, conversation_id=record.conversation_id,
-                handler=record.handler, reason=record.reason, time=record.time,
-            )
-        )
+        check_detail(record.detail)
+        self._audit.append(record)
 
     def outbox_add(self, event: RedactedEvent, *, target: str = "analytics") -> int:
         """Queue an analytics event for delivery by exporter ``target``; returns the outbox id.
@@ -359,6 +372,12 @@ class UnitOfWork:
             self._conn.execute(
                 update(Conversation).where(Conversation.id.in_(sorted(self._touched))).values(updated_at=now())
             )
+        if self._audit:
+            # Imported here: safebot.audit.chain imports this module (insert_ignore).
+            from safebot.audit.chain import append_records
+
+            # Last, so the chain-head lock is the last lock taken and is held only to the commit.
+            append_records(self._conn, self._audit, self._audit_signer, every=self._checkpoint_every)
         self._open = False
 
     def _close(self) -> None:

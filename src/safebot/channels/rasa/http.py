@@ -154,7 +154,9 @@ def action_token() -> str | None:
     return value or None
 
 
-def serve(bot: Bot, *, host: str = "127.0.0.1", port: int = 5055, token: str | None = None) -> None:
+def serve(
+    bot: Bot, *, host: str = "127.0.0.1", port: int = 5055, token: str | None = None, max_body: int = DEFAULT_MAX_BODY
+) -> None:
     """Run the action server for ``bot`` until interrupted (what ``safebot rasa-actions`` does).
 
     Bound to loopback unless ``host`` says otherwise, and never to another address without a
@@ -170,7 +172,7 @@ def serve(bot: Bot, *, host: str = "127.0.0.1", port: int = 5055, token: str | N
         raise ConfigError(f"refusing to serve on {host} without a token: set {ACTION_TOKEN_ENV}")
     if token is None:
         log.warning("no %s set: the action server accepts unauthenticated calls on loopback only", ACTION_TOKEN_ENV)
-    app = RasaActionServer.from_bot(bot).app(token=token)
+    app = RasaActionServer.from_bot(bot).app(token=token, max_body=max_body)
     uvicorn.run(
         app, host=host, port=port, access_log=False, log_level="info", timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024, limit_concurrency=64,

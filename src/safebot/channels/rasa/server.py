@@ -318,7 +318,7 @@ class _ActionRun:
         if handler.form is not None and self._fill(handler.form, slots, text, entities):
             return
         ctx = self.context(handler.name, handler.reveals, state, session, conv, text, slots, entities)
-        outcome = await run_handler(handler, ctx, session.clean_slot)
+        outcome = await run_handler(handler, ctx, session.clean_slot, timeout=self.bot.config.dialogue.handler_timeout_s)
         if outcome.rejected:
             self.rejected = True
             return
@@ -345,7 +345,7 @@ class _ActionRun:
         if result.handoff:
             self.handoff("handler")
         elif result.start_form:
-            nxt = self.bot.routes.by_name(result.start_form)
+            nxt = self.bot.routes.to_start(result.start_form)
             if nxt is None:
                 self.emit("error", code="unknown_handler", handler=handler.name)
                 self.say(self.bot.settings.response("error"))
@@ -369,7 +369,7 @@ class _ActionRun:
         if self._fill(verification.form, slots, text, entities):
             return
         ctx = self.context("verification", verification.reveals, state, session, conv, text, slots, entities)
-        outcome = await run_verification(verification, ctx)
+        outcome = await run_verification(verification, ctx, timeout=self.bot.config.dialogue.handler_timeout_s)
         for spec in verification.form.slots:
             self.set_slot(spec.name, None)
         self.set_slot(REQUESTED_SLOT, None)
