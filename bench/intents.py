@@ -84,14 +84,24 @@ def closed_set_accuracy(clf: IntentClassifier, pairs: Pairs) -> tuple[float, flo
     return top / len(pairs), gated / len(pairs)
 
 
-def _percentiles(clf: IntentClassifier, texts: list[str]) -> tuple[float, float]:
-    times = []
+def _percentiles(clf: IntentClassifier, texts: list[str]) -> tuple[float, ...]:
+    """Wall-clock p50/p99, then the calling thread's CPU time p50/p99, in ms.
+
+    One-sentence encoding and the k-NN run in the calling thread (one intra-op thread), so
+    its CPU time is the work done; the wall clock adds the time spent waiting for a core,
+    which on this shared machine depends on everyone else's load.
+    """
+    wall, cpu = [], []
     for t in texts:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         clf.predict(t)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.99 * (len(times) - 1))]
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    out: list[float] = []
+    for times in (wall, cpu):
+        times.sort()
+        out += [statistics.median(times), times[int(0.99 * (len(times) - 1))]]
+    return tuple(out)
 
 
 def latency(clf: IntentClassifier, texts: list[str], n: int = 300) -> dict[str, float]:
@@ -108,20 +118,25 @@ def latency(clf: IntentClassifier, texts: list[str], n: int = 300) -> dict[str, 
         enc.enabled = False
     for t in sample[:20]:
         clf.predict(t)  # warm-up
-    p50, p99 = _percentiles(clf, sample)
-    out = {"p50": p50, "p99": p99}
+    load = os.getloadavg()[0]
+    p50, p99, cpu50, cpu99 = _percentiles(clf, sample)
+    out = {"p50": p50, "p99": p99, "cpu_p50": cpu50, "cpu_p99": cpu99}
+    out["load"] = max(load, os.getloadavg()[0])
     if caching:
         enc.enabled = True
         clf.predict_many(sample)  # fills the cache
-        out["rest_p50"], out["rest_p99"] = _percentiles(clf, sample)
+        out["rest_p50"], out["rest_p99"], _, _ = _percentiles(clf, sample)
     return out
 
 
 def latency_cell(lat: dict[str, float]) -> str:
     rest = ""
     if "rest_p50" in lat:
-        rest = f" (without the encoder: {lat['rest_p50']:.1f} / {lat['rest_p99']:.1f} ms)"
-    return f"**{lat['p50']:.1f} / {lat['p99']:.1f} ms**{rest}"
+        rest = f"; without the encoder: {lat['rest_p50']:.1f} / {lat['rest_p99']:.1f} ms"
+    return (
+        f"**{lat['p50']:.1f} / {lat['p99']:.1f} ms** (1-min load {lat['load']:.1f}; thread CPU "
+        f"time {lat['cpu_p50']:.1f} / {lat['cpu_p99']:.1f} ms{rest})"
+    )
 
 
 def timed_train(
@@ -169,7 +184,7 @@ def run_banking77(encoder: Any, rows: list[list[str]]) -> None:
             "predict() latency, one sentence, p50 / p99",
             latency_cell(lat),
             "n/a",
-            "p99 <= 25 ms",
+            "p50 <= 8 ms, p99 <= 15 ms",
         ]
     )
     op = clf.operating_point
@@ -335,7 +350,7 @@ def run_latency_only(encoder: Any, rows: list[list[str]]) -> None:
             "predict() latency, one sentence, p50 / p99",
             latency_cell(lat),
             "n/a",
-            "p99 <= 25 ms",
+            "p50 <= 8 ms, p99 <= 15 ms",
         ]
     )
 
