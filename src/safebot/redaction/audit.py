@@ -7,13 +7,18 @@ A record never holds the value, the message text or anything derived from them
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-__all__ = ["AuditRecord", "AuditSink", "AuditEvent"]
+__all__ = ["AuditEvent", "AuditRecord", "AuditSink"]
 
-AuditEvent = Literal["redacted", "revealed", "reveal_denied", "detection_failed"]
+AuditEvent = Literal[
+    "redacted", "revealed", "reveal_denied", "detection_failed",
+    # written by safebot.audit, safebot.retention and safebot.erasure (issue 11): ``detail``
+    # holds their counts, positions and signatures
+    "checkpoint", "retention", "erasure",
+]
 
 
 def _now() -> str:
@@ -36,6 +41,9 @@ class AuditRecord:
     #: for failures: the exception's type name or 'timeout', never its message
     reason: str | None = None
     time: str = field(default_factory=_now)
+    #: counts per data class, positions, hashes and signatures (checkpoint, retention and
+    #: erasure records); names and numbers only, checked when stored
+    detail: Mapping[str, int | str | None] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 __all__ = [
+    "AuditChainRow",
     "AuditRow",
     "Base",
     "ConsentRow",
@@ -96,6 +97,33 @@ class AuditRow(Base):
     handler: Mapped[str | None] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(String(128))
     time: Mapped[str] = mapped_column(String(40))
+    # -- the hash chain (issue 11; written by safebot.audit.chain under the chain-head lock) --
+    #: counts and names for retention, erasure and checkpoint records (never values)
+    detail: Mapped[Any] = mapped_column(JSONText, nullable=True)
+    #: the record's position in the chain: 1, 2, 3, ... with no gaps (retention moves the start)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    #: hex SHA-256 of the record before (zeros for the first), and of this one
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainRow(Base):
+    """The audit chain's head (one row, ``id = 1``): locked ``FOR UPDATE`` by every append, so
+    concurrent writers on PostgreSQL append one after another (SQLite writers are serial anyway).
+
+    ``anchor_*`` is where the chain starts once retention has deleted its oldest records: the
+    position and hash of the last deleted record, signed with the audit key.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    anchor_hash: Mapped[str | None] = mapped_column(String(64))
+    anchor_signature: Mapped[str | None] = mapped_column(String(128))
+    anchor_time: Mapped[str | None] = mapped_column(String(40))
 
 
 class VaultRow(Base):

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.schema import CreateSchema
 
-from safebot.errors import ConfigError
+from safebot.audit.signing import AuditSigner
+from safebot.errors import ConfigError, KeyProviderError
 
 # Every table module registers its tables on Base; create_all below makes them all.
-from safebot.stores import _serving_schema  # noqa: F401  (tables only)
+from safebot.stores import _notify_schema, _serving_schema  # noqa: F401  (tables only; _notify_schema: issue 10)
 from safebot.stores._engine import WRITE_OPTION, is_memory_url, make_engine, private_sqlite_file
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import (
@@ -33,6 +34,9 @@ from safebot.stores._schema import (
 )
 from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork
 from safebot.stores.vault import KeyRing
+
+#: kept equal to safebot.audit.chain.CHECKPOINT_EVERY (not imported: that module imports this package)
+CHECKPOINT_EVERY = 1000
 
 __all__ = ["STATE_DIR", "SqlStore"]
 
@@ -56,10 +60,18 @@ class SqlStore:
     no SQL, no bound values.
     """
 
-    def __init__(self, url: str, *, keyring: KeyRing, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, keyring: KeyRing, schema: str | None = None, audit_key: bytes | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         if not isinstance(keyring, KeyRing):
             raise TypeError("SqlStore needs a KeyRing")
         self._keyring = keyring
+        # With the audit key, every ``checkpoint_every``-th audit record is followed by a signed
+        # checkpoint (issue 11); without it the chain is still hashed, and checkpoints come from
+        # ``safebot audit checkpoint`` and retention runs.
+        self._audit_signer = AuditSigner(audit_key) if audit_key is not None else None
+        self._checkpoint_every = checkpoint_every
         self._cleanup: Callable[[], None] | None = None
         if is_memory_url(url):
             url, cleanup = private_sqlite_file()
@@ -82,7 +94,7 @@ class SqlStore:
     @classmethod
     def for_bot_dir(
         cls, bot_dir: str | os.PathLike[str], url: str | None = None, *, keyring: KeyRing | None = None,
-        schema: str | None = None,
+        schema: str | None = None, audit_key: bytes | None = None,
     ) -> SqlStore:
         """The bot's store: ``sqlite:///BOT_DIR/.safebot/safebot.sqlite3`` unless ``url`` is given.
 
@@ -99,7 +111,13 @@ class SqlStore:
         if keyring is None:
             from safebot.keys import provider_for
 
-            keyring = KeyRing(provider_for(root).key("master"))
+            provider = provider_for(root)
+            keyring = KeyRing(provider.key("master"))
+            if audit_key is None:
+                try:
+                    audit_key = provider.key("audit")
+                except KeyProviderError:  # a KMS hook without it: the chain is hashed, not signed
+                    audit_key = None
         if url is None:
             db = state / "safebot.sqlite3"
             if not db.exists():
@@ -107,7 +125,7 @@ class SqlStore:
                 os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
             url = f"sqlite:///{db}"
             schema = None
-        return cls(url, keyring=keyring, schema=schema)
+        return cls(url, keyring=keyring, schema=schema, audit_key=audit_key)
 
     def __repr__(self) -> str:
         # Not the URL: it can carry a password.
@@ -127,6 +145,11 @@ class SqlStore:
     def keyring(self) -> KeyRing:
         return self._keyring
 
+    @property
+    def audit_signer(self) -> AuditSigner | None:
+        """Signs audit checkpoints (None when the store was built without the audit key)."""
+        return self._audit_signer
+
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -136,7 +159,7 @@ class SqlStore:
         (a TypeError for a raw string, a handler error) rolls back and propagates unchanged.
         """
         with mapped_errors(), self._write.begin() as conn:
-            uow = UnitOfWork(conn, self._keyring)
+            uow = UnitOfWork(conn, self._keyring, audit_signer=self._audit_signer, checkpoint_every=self._checkpoint_every)
             try:
                 yield uow
                 uow._finish()

@@ -1,0 +1,340 @@
+"""Walking the audit chain: every deleted, altered, inserted or reordered record, by position.
+
+One pass in position order does the work: a record is good when its position is the next one,
+its ``prev_hash`` is the stored hash of the record before and its own hash matches its fields.
+Anything else is classified on the spot (a gap is a deletion, a repeated position an insertion,
+a hash that matches the fields only at another position a reordering) and the walk goes on, so
+one tampering never hides the next. Only when a record fails and the nearby positions do not
+explain it does a second pass look up where its predecessor is now (a record moved far away).
+
+Checkpoint records are checked against the public key, the retention anchor too, and the
+chain-head row tells whether records were cut off the end.
+
+>>> report = verify_chain(store, verifier)             # doctest: +SKIP
+>>> print(report.summary())                           # doctest: +SKIP
+1204 records (positions 1..1204), 1 signed checkpoint(s), signed through 1000: OK
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import Connection, Engine, String, func, select, type_coerce
+
+from safebot.audit.canonical import GENESIS, record_hash
+from safebot.audit.chain import ChainHead, read_head
+from safebot.audit.signing import AuditVerifier, anchor_message, checkpoint_message
+from safebot.stores._errors import mapped_errors
+from safebot.stores._schema import AuditRow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from safebot.stores.sql import SqlStore
+
+__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify_chain"]
+
+ProblemKind = Literal["deleted", "altered", "inserted", "reordered", "signature", "anchor", "head"]
+
+#: positions around a failing record tried as the one it was written at (a short move)
+_NEARBY = 32
+#: how far a far-moved record's predecessor may have been renumbered
+_FAR_WINDOW = 256
+#: a damaged chain is reported in full up to this many problems, then only counted
+_MAX_PROBLEMS = 10_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: what, at which position (``None`` when the record has none), and why."""
+
+    kind: ProblemKind
+    position: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"position {self.position}" if self.position is not None else "no position"
+        return f"{where}: {self.kind}: {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "position": self.position, "message": self.message}
+
+
+@dataclass
+class VerifyReport:
+    records: int = 0
+    first: int | None = None
+    last: int | None = None
+    anchor: int = 0
+    checkpoints: int = 0
+    #: the last position a valid signature (checkpoint or anchor) vouches for
+    signed_through: int = 0
+    head: int = 0
+    signatures_checked: bool = True
+    problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def unsigned_tail(self) -> int:
+        """Records after the last signature: hash-chained, not yet signed."""
+        return max(0, (self.last or 0) - self.signed_through)
+
+    def add(self, kind: ProblemKind, position: int | None, message: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(Problem(kind, position, message))
+        else:
+            self.more_problems += 1
+
+    def summary(self) -> str:
+        span = f"positions {self.first}..{self.last}" if self.records else "no records"
+        signed = (f"{self.checkpoints} signed checkpoint(s), signed through {self.signed_through}"
+                  if self.signatures_checked else "signatures not checked (no key)")
+        anchor = f", anchored at {self.anchor} by retention" if self.anchor else ""
+        state = "OK" if self.ok else f"{len(self.problems) + self.more_problems} problem(s)"
+        return f"{self.records} records ({span}){anchor}, {signed}: {state}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok, "records": self.records, "first": self.first, "last": self.last, "anchor": self.anchor,
+            "head": self.head, "checkpoints": self.checkpoints, "signed_through": self.signed_through,
+            "unsigned_tail": self.unsigned_tail, "signatures_checked": self.signatures_checked,
+            "problems": [p.to_json() for p in self.problems], "more_problems": self.more_problems,
+        }
+
+
+_t = AuditRow.__table__.c
+_COLUMNS = (
+    _t.id, _t.seq, _t.prev_hash, _t.hash, _t.event, _t.policy_hash, _t.entity_type, _t.recognizer, _t.score,
+    _t.destination, _t.treatment, _t.conversation_id, _t.handler, _t.reason, _t.time,
+    # the JSON text exactly as stored: that is what the hash covers
+    type_coerce(_t.detail, String),
+)
+
+
+def _score(value: Any) -> Any:
+    # The canonical form has a float (a tampered text value hashes as itself and fails).
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _values(seq: int, row: Any) -> tuple[Any, ...]:
+    return (seq, row[4], row[5], row[6], row[7], _score(row[8]), *row[9:16])
+
+
+def _rows(conn: Connection, upto: int | None) -> Iterator[Any]:
+    stmt = select(*_COLUMNS).where(_t.seq.is_not(None))
+    if upto is not None:
+        stmt = stmt.where(_t.seq <= upto)
+    result = conn.execution_options(stream_results=True, yield_per=20_000).execute(stmt.order_by(_t.seq, _t.id))
+    for part in result.partitions():
+        yield from part
+
+
+def verify_chain(
+    store: SqlStore | Engine,
+    verifier: AuditVerifier | None,
+    *,
+    upto: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Walk the chain (up to position ``upto``) and report every problem found.
+
+    ``verifier`` checks checkpoint and anchor signatures; with ``None`` they are not checked
+    (the report says so). Reads one consistent snapshot while writers go on appending.
+    """
+    engine = store if isinstance(store, Engine) else store.engine
+    report = VerifyReport(signatures_checked=verifier is not None)
+    with mapped_errors(), engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # head row and records from one snapshot, whatever commits meanwhile
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        head = read_head(conn)
+        # SQLite: the first read above opened the transaction, so both reads share a snapshot.
+        unplaced = conn.execute(select(_t.id).where(_t.seq.is_(None)).order_by(_t.id)).scalars().all()
+        pending = _walk(conn, head, verifier, report, upto, progress)
+        if pending:
+            _explain_far_moves(conn, pending, report)
+    for row_id in unplaced:
+        report.add("inserted", None, f"record id {row_id} has no chain position (written outside the chain)")
+    report.problems.sort(key=lambda p: (p.position if p.position is not None else -1))
+    return report
+
+
+class _Peekable:
+    def __init__(self, rows: Iterator[Any]) -> None:
+        self._rows = rows
+        self._next: Any = None
+        self._has = False
+
+    def __iter__(self) -> _Peekable:
+        return self
+
+    def __next__(self) -> Any:
+        if self._has:
+            self._has = False
+            return self._next
+        return next(self._rows)
+
+    def peek(self) -> Any:
+        if not self._has:
+            self._next = next(self._rows, None)
+            self._has = True
+        return self._next
+
+
+def _walk(
+    conn: Connection, head: ChainHead | None, verifier: AuditVerifier | None, report: VerifyReport,
+    upto: int | None, progress: Callable[[int], None] | None,
+) -> list[tuple[int, str, tuple[Any, ...], str]]:
+    anchor_seq, prev = 0, GENESIS
+    if head is None:
+        exists = conn.execute(select(func.count()).select_from(AuditRow.__table__)).scalar_one()
+        if exists:
+            report.add("head", None, "the chain-head row is missing (checked from position 1)")
+    else:
+        report.head = head.seq
+        if head.anchor_seq:
+            anchor_seq, prev = head.anchor_seq, head.anchor_hash or ""
+            report.anchor = anchor_seq
+            if verifier is not None:
+                message = anchor_message(anchor_seq, prev, head.anchor_time or "")
+                if verifier.verify(message, head.anchor_signature):
+                    report.signed_through = anchor_seq
+                else:
+                    report.add("anchor", anchor_seq, "the retention anchor's signature does not verify")
+    expected = anchor_seq + 1
+    # Records renumbered after an insertion or deletion are checked at the position they were
+    # written at (``seq - offset``): one inserted record is one problem, not a problem per
+    # record after it.
+    offset = 0
+    last_id = -1
+    last_ok = True  # was the previous record sound? (if not, its successor's link is no news)
+    pending: list[tuple[int, str, tuple[Any, ...], str]] = []
+    walked = 0
+    rows = _Peekable(_rows(conn, upto))
+    for row in rows:
+        walked += 1
+        if progress is not None and walked % 100_000 == 0:
+            progress(walked)
+        row_id, seq, prev_hash, stored = row[0], int(row[1]), row[2], row[3]
+        values = _values(seq - offset, row)
+        if seq == expected and prev_hash == prev and record_hash(prev_hash, values) == stored:
+            if row_id <= last_id:
+                report.add("reordered", seq, "stored out of order (its row id is lower than its predecessor's)")
+            if row[4] == "checkpoint":
+                _checkpoint(seq - offset, prev, row[15], verifier, report)
+            report.records += 1
+            report.first = seq if report.first is None else report.first
+            report.last = seq
+            prev, expected, last_id, last_ok = stored, seq + 1, row_id, True
+            continue
+        # -- something is wrong here: say what ------------------------------------------------
+        if seq < expected:
+            if seq <= anchor_seq:
+                report.add("inserted", seq, f"a record before the retention anchor ({anchor_seq})")
+            else:
+                report.add("inserted", seq, "a second record at this position")
+            continue
+        if seq > expected:
+            span = f"{expected}" if seq == expected + 1 else f"{expected}..{seq - 1}"
+            report.add("deleted", expected, f"record(s) at position {span} are missing")
+            last_ok = False  # the link to the missing record cannot hold
+        self_ok = record_hash(prev_hash, values) == stored
+        if not self_ok:
+            written = _nearby_position(prev_hash, values, stored, seq - offset)
+            if written is None:
+                pending.append((seq, prev_hash, values, stored))
+            else:
+                shift = (seq - offset) - written
+                nxt = rows.peek()
+                # Does the record after it follow on from this one, at the same shift? Then the
+                # records were renumbered (one inserted or deleted before this), not moved.
+                renumbered = (
+                    nxt is not None and int(nxt[1]) == seq + 1 and nxt[2] == stored
+                    and record_hash(nxt[2], _values(seq + 1 - offset - shift, nxt)) == nxt[3]
+                )
+                if renumbered and shift > 0:
+                    first = seq - shift
+                    span = f"{first}" if shift == 1 else f"{first}..{seq - 1}"
+                    report.add("inserted", first, f"record(s) at position {span} were added (the rest renumbered)")
+                    offset += shift
+                    self_ok = True
+                elif renumbered and shift < 0:
+                    report.add("deleted", seq, f"{-shift} record(s) before this one are missing (the rest renumbered)")
+                    offset += shift
+                    self_ok = True
+                else:
+                    report.add("reordered", seq, f"this record was written at position {written}")
+        elif prev_hash != prev and last_ok:
+            report.add("altered", seq - 1, "its hash was rewritten: the next record no longer links to it")
+        report.records += 1
+        report.first = seq if report.first is None else report.first
+        report.last = seq
+        prev, expected, last_id, last_ok = stored, seq + 1, row_id, self_ok
+    if head is not None and upto is None:
+        last = expected - 1
+        if head.seq > last:
+            span = f"{last + 1}" if head.seq == last + 1 else f"{last + 1}..{head.seq}"
+            report.add("deleted", last + 1, f"record(s) at position {span}, the end of the chain, are missing")
+        elif head.seq < last:
+            report.add("inserted", head.seq + 1, f"record(s) after the recorded head ({head.seq})")
+        elif head.seq and head.hash != prev:
+            report.add("altered", last, "the last record does not match the chain head")
+    return pending
+
+
+def _checkpoint(seq: int, prev: str, detail: str | None, verifier: AuditVerifier | None, report: VerifyReport) -> None:
+    if verifier is None:
+        return
+    try:
+        data = json.loads(detail or "null")
+    except ValueError:
+        data = None
+    covers = data.get("covers") if isinstance(data, dict) else None
+    if covers != seq - 1 or not verifier.verify(checkpoint_message(seq - 1, prev), data.get("signature")):
+        report.add("signature", seq, "the checkpoint's signature does not verify with this public key")
+        return
+    report.checkpoints += 1
+    report.signed_through = seq - 1
+
+
+def _nearby_position(prev_hash: str, values: tuple[Any, ...], stored: str, seq: int) -> int | None:
+    """The position near ``seq`` at which the record's hash does hold (it was written there)."""
+    for delta in _around(_NEARBY):
+        if delta and seq + delta > 0 and record_hash(prev_hash, (seq + delta, *values[1:])) == stored:
+            return seq + delta
+    return None
+
+
+def _explain_far_moves(conn: Connection, pending: list[tuple[int, str, tuple[Any, ...], str]], report: VerifyReport) -> None:
+    """Second pass, only for failures the walk could not explain: where is each one's
+    predecessor now? If the record hashes right just after it, the record was moved."""
+    wanted = {p[1] for p in pending}
+    where: dict[str, int] = {}
+    stmt = select(_t.hash, _t.seq).where(_t.seq.is_not(None))
+    for part in conn.execution_options(stream_results=True, yield_per=50_000).execute(stmt).partitions():
+        for digest, seq in part:
+            if digest in wanted:
+                where[digest] = int(seq)
+    for seq, prev_hash, values, stored in pending:
+        origin = where.get(prev_hash)
+        written = None
+        if origin is not None:
+            # its predecessor may itself have been renumbered since: try the positions around
+            written = next((origin + 1 + k for k in _around(_FAR_WINDOW)
+                            if record_hash(prev_hash, (origin + 1 + k, *values[1:])) == stored), None)
+        if written is not None:
+            report.add("reordered", seq, f"this record was written at position {written}")
+        else:
+            report.add("altered", seq, "its fields do not match its hash")
+
+
+def _around(n: int) -> Iterator[int]:
+    yield 0
+    for k in range(1, n + 1):
+        yield k
+        yield -k
