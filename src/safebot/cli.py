@@ -339,6 +339,21 @@ def _register_serving() -> None:
 _register_serving()
 
 
+def _register_compliance() -> None:
+    """`safebot audit`, `safebot retention` and `safebot forget` (issue 11; their code lives in
+    safebot.audit.commands, safebot.retention.commands and safebot.erasure_commands)."""
+    from safebot.audit.commands import audit_app
+    from safebot.erasure_commands import forget_command
+    from safebot.retention.commands import retention_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(retention_app, name="retention")
+    app.command("forget")(forget_command)
+
+
+_register_compliance()
+
+
 @app.command("rasa-domain")
 def rasa_domain(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
     """Print the Rasa domain fragment (actions and slots) an assistant declares to use the bot's handlers."""

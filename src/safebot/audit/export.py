@@ -12,11 +12,11 @@ import datetime as _dt
 import json
 from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safebot.errors import ConfigError
 from safebot.stores._errors import mapped_errors
-from safebot.stores._schema import AuditRow
+from safebot.stores._schema import AuditChainRow, AuditRow
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.stores.sql import SqlStore
@@ -48,7 +48,9 @@ def export_records(store: SqlStore, out: TextIO, *, since: str | None = None, un
     >>> export_records(store, sys.stdout, since=parse_time("2025-01-01", "--since"))   # doctest: +SKIP
     """
     t = AuditRow.__table__.c
-    stmt = select(*(t[name] for name in _FIELDS)).where(t.seq.is_not(None))
+    anchor = select(AuditChainRow.anchor_seq).where(AuditChainRow.id == 1).scalar_subquery()
+    # only the chain: records at or before the retention anchor are on their way out
+    stmt = select(*(t[name] for name in _FIELDS)).where(t.seq > func.coalesce(anchor, 0))
     if since is not None:
         stmt = stmt.where(t.time >= since)
     if until is not None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from safebot.channels.whatsapp.config import ChannelsConfig
 from safebot.config.yaml_models import load_yaml_model
 from safebot.notify.config import NotifyConfig  # issue 10: the notifications: block
+from safebot.retention.durations import Duration  # issue 11: the retention: block
 
 __all__ = ["DEFAULT_RESPONSES", "AnalyticsConfig", "BotConfig", "load_bot_config"]
 
@@ -82,6 +83,18 @@ class KeysConfig(_Strict):
     provider: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+class RetentionConfig(_Strict):
+    """How long each data class is kept (issue 11; safebot.retention). Absent: kept for ever."""
+
+    transcripts: Duration | None = None
+    audit: Duration | None = None
+    vault: Duration | None = None
+    deliveries: Duration | None = None
+    consent: Duration | None = None
+    #: how often ``safebot serve`` runs retention (absent: only ``safebot retention run``)
+    every: Duration | None = None
+
+
 class BotConfig(_Strict):
     name: str
     description: str = ""
@@ -93,6 +106,7 @@ class BotConfig(_Strict):
     dialogue: DialogueConfig = Field(default_factory=DialogueConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     keys: KeysConfig = Field(default_factory=KeysConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     #: channel settings (``whatsapp:``); secrets never live here
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     #: notifications (issue 10): broker, shared rate limits, templates file; see safebot.notify.config

@@ -183,12 +183,9 @@ class SqlStore:
                 self.checkpoint()
         return int(count)
 
-    def erase_customer(self, customer_key_id: str) -> tuple[int, int]:
-        """Crypto-shred every conversation linked to a customer, and every conversation that
-        held one of the values they vaulted (found by the value index, so unverified
-        conversations go too). Returns (conversations, vault values made unreadable)."""
-        from safebot.stores.conversations import data_key_id
-
+    def erasure_scope(self, customer_key_id: str) -> set[str]:
+        """The conversations erasing a customer reaches: those linked to them, and every one that
+        held a value they vaulted (the value index), verified or not. (Used by safebot.erasure.)"""
         linked = set(self.conversations(customer_key_id=customer_key_id))
         with mapped_errors(), self._engine.connect() as conn:
             fps = set(conn.execute(
@@ -197,7 +194,15 @@ class SqlStore:
             others = set(conn.execute(
                 select(ValueIndexRow.conversation_id).where(ValueIndexRow.fingerprint.in_(fps))
             ).scalars()) if fps else set()
-        refs = linked | others
+        return linked | others
+
+    def erase_customer(self, customer_key_id: str) -> tuple[int, int]:
+        """Crypto-shred every conversation linked to a customer, and every conversation that
+        held one of the values they vaulted (found by the value index, so unverified
+        conversations go too). Returns (conversations, vault values made unreadable)."""
+        from safebot.stores.conversations import data_key_id
+
+        refs = self.erasure_scope(customer_key_id)
         shredded = sum(self.forget(data_key_id(ref), checkpoint=False) for ref in sorted(refs))
         if refs:
             with mapped_errors(), self._write.begin() as conn:
