@@ -339,6 +339,17 @@ def _register_serving() -> None:
 _register_serving()
 
 
+def _register_notifications() -> None:
+    """`safebot notify ...` and `safebot worker` (issue 10; their code is in safebot.notify.commands)."""
+    from safebot.notify.commands import notify_app, worker_command
+
+    app.add_typer(notify_app, name="notify")
+    app.command("worker")(worker_command)
+
+
+_register_notifications()
+
+
 def _register_compliance() -> None:
     """`safebot audit`, `safebot retention` and `safebot forget` (issue 11; their code lives in
     safebot.audit.commands, safebot.retention.commands and safebot.erasure_commands)."""

@@ -34,6 +34,7 @@ from safebot.serve.engine_hooks import attach_sink, entity_types, max_message_ch
 from safebot.serve.limits import BodyLimits
 from safebot.serve.metrics import Metrics, MetricsSink
 from safebot.serve.middleware import AccessLog, CatchAll
+from safebot.serve.notifications import notifications_router
 from safebot.serve.ops import ops_router
 from safebot.serve.responses import InvalidRequest, error_headers
 from safebot.serve.rest import rest_router
@@ -102,6 +103,7 @@ def create_app(
     app.state.safebot = state
     app.state.whatsapp = whatsapp
     routers = [rest_router(state), webhook_router(whatsapp), ops_router(state, whatsapp.ready)]
+    routers.append(notifications_router(state))  # issue 10: /v1/notifications
     for router in routers:
         app.include_router(router)
     # The concrete routes (FastAPI keeps included routers as opaque entries in app.routes).

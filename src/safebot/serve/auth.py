@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ROLES", "ApiKey", "Role", "create_key", "list_keys", "parse_bearer", "revoke_key", "verify_key"]
 
-Role = Literal["customer", "compliance", "metrics"]
+#: ``notifier``: POST/GET /v1/notifications (issue 10)
+Role = Literal["customer", "compliance", "metrics", "notifier"]
 ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "sbk_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -18,7 +18,7 @@ from safebot.audit.signing import AuditSigner
 from safebot.errors import ConfigError, KeyProviderError
 
 # Every table module registers its tables on Base; create_all below makes them all.
-from safebot.stores import _serving_schema  # noqa: F401  (tables only)
+from safebot.stores import _notify_schema, _serving_schema  # noqa: F401  (tables only; _notify_schema: issue 10)
 from safebot.stores._engine import WRITE_OPTION, is_memory_url, make_engine, private_sqlite_file
 from safebot.stores._errors import mapped_errors
 from safebot.stores._schema import (

@@ -60,6 +60,12 @@ class QuickReply(_Meta):
     text: str | None = None
 
 
+class MessageContext(_Meta):
+    """The message a reply quotes (notifications, issue 10: ties a reply to its alert)."""
+
+    id: str | None = None
+
+
 class Message(_Meta):
     from_: str = Field(alias="from")
     id: str
@@ -68,11 +74,21 @@ class Message(_Meta):
     text: Text | None = None
     interactive: Interactive | None = None
     button: QuickReply | None = None
+    context: MessageContext | None = None
+
+
+class ErrorData(_Meta):
+    details: str | None = None
 
 
 class StatusErrorIn(_Meta):
     code: int
     title: str | None = None
+    error_data: ErrorData | None = None
+
+
+class Pricing(_Meta):
+    category: str | None = None
 
 
 class Status(_Meta):
@@ -80,6 +96,9 @@ class Status(_Meta):
     status: str
     timestamp: str | None = None
     errors: list[StatusErrorIn] = Field(default_factory=list)
+    # Notifications (issue 10): the tag a send carried, and what Meta charged it as.
+    biz_opaque_callback_data: str | None = None
+    pricing: Pricing | None = None
 
 
 class Metadata(_Meta):
@@ -121,6 +140,10 @@ class Inbound:
     text: Sensitive[str] | None
     timestamp: str | None
     phone_number_id: str | None
+    # Notifications (issue 10): the quoted message's id and a quick reply's payload tie a
+    # reply to the alert it answers.
+    context_id: Sensitive[str] | None = None
+    payload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +153,11 @@ class StatusUpdate:
     timestamp: str | None
     #: Meta's error code and title only (the message and details can quote the recipient)
     errors: tuple[tuple[int, str | None], ...]
+    # Notifications (issue 10): the send's biz_opaque_callback_data, the pricing category,
+    # and each error's details (cleaned of numbers before they are stored).
+    callback_data: str | None = None
+    pricing_category: str | None = None
+    error_details: tuple[str | None, ...] = ()
 
 
 def run_text(message: Message) -> tuple[InboundKind, str | None]:
@@ -168,7 +196,11 @@ def extract(delivery: Delivery) -> Iterator[Inbound | StatusUpdate]:
             phone_number_id = value.metadata.phone_number_id if value.metadata else None
             for m in value.messages:
                 kind, text = run_text(m)
+                context = m.context.id if m.context is not None and m.context.id else None
                 yield Inbound(Sensitive(m.id), Sensitive(m.from_), kind, None if text is None else Sensitive(text),
-                              m.timestamp, phone_number_id)
+                              m.timestamp, phone_number_id, None if context is None else Sensitive(context),
+                              m.button.payload if m.type == "button" and m.button is not None else None)
             for s in value.statuses:
-                yield StatusUpdate(Sensitive(s.id), s.status, s.timestamp, tuple((e.code, e.title) for e in s.errors))
+                yield StatusUpdate(Sensitive(s.id), s.status, s.timestamp, tuple((e.code, e.title) for e in s.errors),
+                                   s.biz_opaque_callback_data, s.pricing.category if s.pricing else None,
+                                   tuple(e.error_data.details if e.error_data else None for e in s.errors))

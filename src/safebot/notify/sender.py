@@ -1,0 +1,478 @@
+"""Sends deliveries: consent at send time, shared rate limits, ``sending`` before the call.
+
+:meth:`Sender.process` takes delivery ids (a broker message, or the in-process drain) and, for
+each 100 ms of rate-limit slots:
+
+1. reserves slots for the sending number and checks each recipient's pair gap (Redis);
+2. just before the first slot, claims the deliveries in one statement that moves them from
+   ``queued`` to ``sending`` only if consent and the suppression list allow it *now*, with a
+   lease naming this worker; the ones that may not go become ``suppressed``;
+3. sends each at its slot through the Graph API, tagged with ``biz_opaque_callback_data =
+   "sbn:<delivery id>"`` (and the same id in every quick-reply payload);
+4. records ``sent`` with the keyed hash of the wamid, or a retry (the platform refused, so
+   nothing went out: the row stays ``sending`` without an owner until ``not_before``), or
+   ``failed`` with Meta's code.
+
+The guarantee (docs/notifications.md): no delivery is ever sent by two workers at once (the
+claim), and a retry happens only after a refusal, which means nothing was sent. The one gap
+is a worker that dies after the platform accepted a message and before it recorded the
+answer. Such a row stays ``sending`` with a lapsed lease; the status webhooks Meta sends for
+every accepted message carry the delivery id and move it on (:func:`record_status`). If none
+arrived ``reconcile_after_seconds`` after the lease lapsed, a UTILITY delivery is sent again
+(at least once: a fraud alert or a disruption notice must arrive) and an AUTHENTICATION or
+MARKETING one fails as ``outcome_unknown`` (at most once: a stale code or a second promotion
+does harm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+
+from safebot.notify.consent import sendable
+from safebot.notify.outbox import RANK, Outbox
+from safebot.sensitive import Sensitive
+from safebot.stores._base import now
+from safebot.stores._notify_schema import DeliveryRow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from safebot.channels.whatsapp.graph import GraphClient
+    from safebot.notify.config import NotifyConfig
+    from safebot.notify.ratelimit import Limiter
+    from safebot.notify.templates import Catalog
+
+__all__ = ["AT_LEAST_ONCE", "CALLBACK_PREFIX", "SendStats", "Sender", "callback_id", "record_status"]
+
+log = logging.getLogger("safebot.notify")
+
+CALLBACK_PREFIX = "sbn:"
+#: categories resent after an unknown outcome; the others fail (at most once)
+AT_LEAST_ONCE = frozenset({"UTILITY"})
+#: rate-limit slots claimed and sent together
+TICK = 0.1
+#: a tick is claimed this long before its first slot (the claim and composing take a moment)
+LEAD = 0.05
+#: Meta's throughput codes: 130429 slows the number down, 131056 the pair (this recipient)
+_NUMBER_THROTTLE, _PAIR_THROTTLE = 130429, 131056
+_CLAIMABLE = or_(DeliveryRow.state == "queued", and_(DeliveryRow.state == "sending", DeliveryRow.lease_owner.is_(None)))
+_IDS: Any = bindparam("ids", expanding=True)
+_D = DeliveryRow
+_TABLE = cast(Table, DeliveryRow.__table__)
+# Built once: constructing these per tick costs more than running them.
+_EXPIRE = (update(_D).where(_D.id.in_(_IDS), _CLAIMABLE, _D.expires_at.is_not(None), _D.expires_at < bindparam("t"))
+           .values(state="expired", rank=RANK["expired"], finished_at=bindparam("stamp"), updated_at=bindparam("stamp"))
+           .returning(_D.id))
+_READY = select(_D.id, _D.contact_ref, _D.not_before).where(_D.id.in_(_IDS), _CLAIMABLE).order_by(_D.id)
+_CLAIM = (update(_D).where(_D.id.in_(_IDS), _CLAIMABLE, sendable(_D))
+          .values(state="sending", rank=RANK["sending"], lease_owner=bindparam("owner"), lease_until=bindparam("lease"),
+                  attempts=_D.attempts + 1, sending_at=bindparam("stamp"), updated_at=bindparam("stamp"))
+          .returning(_D.id, _D.contact_ref, _D.key_ref, _D.template, _D.category, _D.attempts, _D.params,
+                     _D.lawful_basis, _D.purpose, _D.channel))
+_SUPPRESS = (update(_D).where(_D.id.in_(_IDS), _CLAIMABLE, ~sendable(_D))
+             .values(state="suppressed", rank=RANK["suppressed"], finished_at=bindparam("stamp"),
+                     updated_at=bindparam("stamp"))
+             .returning(_D.id))
+_CALLBACK = re.compile(r"sbn:([0-9]{1,18})(?::([0-9]{1,2}))?")
+T = TypeVar("T")
+
+
+def callback_id(value: str | None) -> tuple[int, int | None] | None:
+    """``(delivery id, button index)`` from ``sbn:<id>[:<i>]``, or None.
+
+    >>> callback_id("sbn:42:1"), callback_id("sbn:42"), callback_id("other")
+    ((42, 1), (42, None), None)
+    """
+    m = _CALLBACK.fullmatch(value or "")
+    if m is None:
+        return None
+    return int(m.group(1)), None if m.group(2) is None else int(m.group(2))
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    suppressed: int = 0
+    expired: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    skipped: int = 0
+
+    def add(self, other: SendStats) -> None:
+        for k in vars(self):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+
+@dataclass
+class _Item:
+    id: int
+    contact_ref: str
+    key_ref: str
+    template: str
+    category: str
+    attempts: int
+    slot: float  # seconds after the reservation
+    to: Sensitive[str] | None = None
+    message: dict[str, Any] = field(default_factory=dict)
+    # outcome
+    wamid: Sensitive[str] | None = None
+    code: int | None = None
+    http: int | None = None
+    retryable: bool = False
+    problem: str | None = None
+
+
+@dataclass
+class _Claim:
+    items: list[_Item] = field(default_factory=list)
+    unsendable: list[_Item] = field(default_factory=list)
+    suppressed: int = 0
+
+
+class _Loop:
+    """A private event loop on a thread: the async Graph client lives here, whichever thread
+    (a Dramatiq worker thread, the drain) asks for sends."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="safebot-notify-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+class Sender:
+    """Sends deliveries of one bot from one process (thread-safe; reuse one per process)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        catalog: Catalog,
+        limiter: Limiter,
+        graph_factory: Callable[[], GraphClient],
+        config: NotifyConfig,
+        *,
+        phone_number_id: str,
+        message_ref: Callable[[str], str],
+        publish: Callable[[Sequence[int], float], None] | None = None,
+        rate_headroom: float = 0.02,
+    ) -> None:
+        self.outbox, self.catalog, self.limiter, self.config = outbox, catalog, limiter, config
+        self.number = phone_number_id
+        self._message_ref = message_ref
+        self._publish = publish
+        self._loop = _Loop()
+        self._graph = self._loop.run(self._make_graph(graph_factory))
+        self.owner_prefix = f"n-{secrets.token_hex(6)}"
+        # A late send is re-planned rather than squeezed against the next ones (see ratelimit).
+        rate = limiter.per_second
+        effective = rate * (1.0 - rate_headroom)
+        self.late_tolerance = max(0.0005, ((rate - 1) / effective - 1.0) / 2) if rate > 1 else 0.5
+
+    def __repr__(self) -> str:
+        return "Sender()"
+
+    @staticmethod
+    async def _make_graph(factory: Callable[[], GraphClient]) -> GraphClient:
+        return factory()
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._graph.aclose())
+        finally:
+            self._loop.close()
+
+    # -- one batch ----------------------------------------------------------------------------
+    def process(self, ids: Sequence[int]) -> SendStats:
+        """Send what is sendable now among ``ids``; everything else is left as it should be."""
+        stats = SendStats()
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return stats
+        owner = f"{self.owner_prefix}-{threading.get_ident()}"
+        t = time.time()
+        with self.outbox.tx() as conn:
+            stats.expired = len(conn.execute(_EXPIRE, {"ids": ids, "t": t, "stamp": now()}).all())
+            rows = conn.execute(_READY, {"ids": ids}).all()
+        ready = [r for r in rows if r.not_before <= t + TICK]
+        stats.skipped = len(ids) - stats.expired - len(ready)
+        if not ready:
+            return stats
+        reserved_at = time.monotonic()
+        plan = self.limiter.reserve(self.number, [r.contact_ref for r in ready])
+        allowed: list[tuple[int, str, float]] = []
+        deferred: list[tuple[int, float]] = []
+        for r, wait in zip(ready, plan.waits, strict=True):
+            if wait > 0:
+                deferred.append((int(r.id), wait))
+            else:
+                allowed.append((int(r.id), r.contact_ref, plan.slot(len(allowed))))
+        if deferred:
+            stats.deferred = len(deferred)
+            self._defer(deferred)
+        # Claim tick by tick, shortly before each tick's first slot (consent is checked then),
+        # while the previous ticks' sends are still in flight.
+        pending: list[tuple[Any, list[_Item], list[_Item]]] = []
+        try:
+            start = 0
+            while start < len(allowed):
+                first = allowed[start][2]
+                end = start
+                while end < len(allowed) and allowed[end][2] < first + TICK:
+                    end += 1
+                group = allowed[start:end]
+                start = end
+                delay = reserved_at + first - LEAD - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                claim = self._claim(group, owner)
+                stats.suppressed += claim.suppressed
+                future = asyncio.run_coroutine_threadsafe(self._send_all(claim.items, reserved_at), self._loop.loop)
+                pending.append((future, claim.items, claim.unsendable))
+                while pending and pending[0][0].done():
+                    stats.add(self._finish(pending.pop(0), owner))
+        finally:
+            while pending:
+                stats.add(self._finish(pending.pop(0), owner))
+        return stats
+
+    def _finish(self, entry: tuple[Any, list[_Item], list[_Item]], owner: str) -> SendStats:
+        future, items, unsendable = entry
+        future.result()
+        return self._record(unsendable, items, owner)
+
+    def _claim(self, group: Sequence[tuple[int, str, float]], owner: str) -> _Claim:
+        d = DeliveryRow
+        slots = {i: s for i, _, s in group}
+        ids = list(slots)
+        t = time.time()
+        lease = t + self.config.sending_lease_seconds
+        stamp = now()
+        out = _Claim()
+        with self.outbox.tx() as conn:
+            claimed = conn.execute(_CLAIM, {"ids": ids, "owner": owner, "lease": lease, "stamp": stamp}).all()
+            won = {int(r.id) for r in claimed}
+            lost = [i for i in ids if i not in won]
+            out.suppressed = len(conn.execute(_SUPPRESS, {"ids": lost, "stamp": stamp}).all()) if lost else 0
+            keys = self.outbox.contacts(conn, {r.contact_ref for r in claimed})
+            for r in claimed:
+                item = _Item(int(r.id), r.contact_ref, r.key_ref, r.template, r.category, int(r.attempts), slots[int(r.id)])
+                self._compose(item, keys.get(r.contact_ref), r.params)
+                if r.lawful_basis == "consent":
+                    from safebot.notify.consent import live_consent_id
+
+                    cid = live_consent_id(conn, r.contact_ref, r.channel, r.purpose)
+                    conn.execute(update(d).where(d.id == item.id).values(consent_id=cid))
+                (out.items if item.to is not None else out.unsendable).append(item)
+        return out
+
+    def _compose(self, item: _Item, contact: tuple[Sensitive[str], Any] | None, params_blob: bytes | None) -> None:
+        try:
+            template = self.catalog.get(item.template)
+        except Exception:  # noqa: BLE001 - a template removed since it was queued
+            item.problem = "template no longer in notifications.yaml"
+            return
+        if contact is None or params_blob is None:
+            item.problem = "no readable address or parameters (erased)"
+            return
+        to, key = contact
+        params = self.outbox.decrypt_params(key, item.contact_ref, item.key_ref, params_blob)
+        item.to = to
+        item.message = {
+            "type": "template",
+            "template": {"name": template.name, "language": {"code": template.language},
+                         "components": template.components(params, lambda i: f"{CALLBACK_PREFIX}{item.id}:{i}")},
+            "biz_opaque_callback_data": f"{CALLBACK_PREFIX}{item.id}",
+        }
+        if not item.message["template"]["components"]:
+            del item.message["template"]["components"]
+
+    async def _send_all(self, items: Sequence[_Item], reserved_at: float) -> None:
+        if items:
+            await asyncio.gather(*(self._send_one(i, reserved_at) for i in items))
+
+    async def _send_one(self, item: _Item, reserved_at: float) -> None:
+        from safebot.channels.whatsapp.graph import GraphError
+
+        loop = asyncio.get_running_loop()
+        due = reserved_at + item.slot
+        while True:
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if time.monotonic() - due <= self.late_tolerance:
+                break
+            # Too late for its slot: squeezing it in would crowd the next second. Take a new one.
+            plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [])
+            due = time.monotonic() + plan.start
+        assert item.to is not None
+        try:
+            item.wamid = await self._graph.send(item.to, item.message)
+        except GraphError as exc:
+            item.code, item.http, item.retryable = exc.platform_code, exc.http_status, exc.retryable
+        except Exception as exc:  # noqa: BLE001 - keep the type only
+            log.error("notification send raised %s", type(exc).__name__)
+            item.retryable = True
+
+    def _record(self, unsendable: Sequence[_Item], items: Sequence[_Item], owner: str) -> SendStats:
+        stats = SendStats()
+        d = _TABLE
+        stamp, t = now(), time.time()
+        sent = [i for i in items if i.wamid is not None]
+        retry = [i for i in items if i.wamid is None and i.retryable and i.attempts < self.config.max_tries]
+        failed = [i for i in items if i.wamid is None and i not in retry]
+        republish: list[tuple[int, float]] = []
+        with self.outbox.tx() as conn:
+            if sent:
+                params = [{"did": i.id, "mref": self._message_ref(i.wamid.reveal()) if i.wamid else None} for i in sent]
+                conn.execute(
+                    update(d).where(d.c.id == bindparam("did"), d.c.rank < RANK["sent"])
+                    .values(state="sent", rank=RANK["sent"], message_ref=bindparam("mref"), sent_at=stamp,
+                            lease_owner=None, lease_until=None, updated_at=stamp), params)
+                # A status webhook got there first: keep its state, fill in the rest.
+                conn.execute(
+                    update(d).where(d.c.id == bindparam("did"), d.c.message_ref.is_(None))
+                    .values(message_ref=bindparam("mref")), params)
+                conn.execute(
+                    update(d).where(d.c.id == bindparam("did"), d.c.sent_at.is_(None))
+                    .values(sent_at=stamp, lease_owner=None, lease_until=None), params)
+                stats.sent = len(sent)
+            for i in retry:
+                backoff = self._backoff(i)
+                if i.code == _NUMBER_THROTTLE:
+                    self.limiter.slow_down(self.number, 1.0)
+                elif i.code == _PAIR_THROTTLE:
+                    self.limiter.hold_recipient(i.contact_ref, max(6.0, self.config.per_recipient_seconds))
+                conn.execute(update(d).where(d.c.id == i.id, d.c.lease_owner == owner).values(
+                    lease_owner=None, lease_until=None, not_before=t + backoff, published_at=t,
+                    error_code=i.code, error_title=_title(i), updated_at=stamp))
+                republish.append((i.id, backoff))
+            stats.retried = len(retry)
+            for i in [*failed, *unsendable]:
+                title = i.problem if i.problem is not None else _title(i)
+                conn.execute(update(d).where(d.c.id == i.id, d.c.lease_owner == owner).values(
+                    state="failed", rank=RANK["failed"], lease_owner=None, lease_until=None, error_code=i.code,
+                    error_title=title, finished_at=stamp, updated_at=stamp))
+            stats.failed = len(failed) + len(unsendable)
+        if republish:
+            for delay in sorted({round(b, 1) for _, b in republish}):
+                self._republish([i for i, b in republish if round(b, 1) == delay], delay)
+        return stats
+
+    def _backoff(self, item: _Item) -> float:
+        base = 1.0 if item.code in (_NUMBER_THROTTLE, None) else 2.0
+        if item.code == _PAIR_THROTTLE:
+            base = max(6.0, self.config.per_recipient_seconds)
+        return float(min(300.0, base * 2 ** max(0, item.attempts - 1)))
+
+    def _defer(self, deferred: Sequence[tuple[int, float]]) -> None:
+        d = _TABLE
+        t = time.time()
+        with self.outbox.tx() as conn:
+            conn.execute(
+                update(d).where(d.c.id == bindparam("did"), d.c.lease_owner.is_(None))
+                .values(not_before=bindparam("nb"), published_at=t),
+                [{"did": i, "nb": t + w} for i, w in deferred])
+        for delay in sorted({round(w, 1) for _, w in deferred}):
+            self._republish([i for i, w in deferred if round(w, 1) == delay], delay)
+
+    def _republish(self, ids: Sequence[int], delay: float) -> None:
+        if self._publish is None:
+            return  # the in-process drain picks them up after not_before
+        try:
+            self._publish(list(ids), delay)
+        except Exception as exc:  # noqa: BLE001 - the relay republishes stale rows
+            log.warning("republishing %d deliveries failed (%s); the relay will", len(ids), type(exc).__name__)
+
+    # -- reconciliation ------------------------------------------------------------------------
+    def reconcile(self, *, at: float | None = None, limit: int = 1000) -> dict[str, int]:
+        """Rows left ``sending`` by a worker that died mid-call (see the module doc)."""
+        d = DeliveryRow
+        t = time.time() if at is None else at
+        cutoff = t - self.config.reconcile_after_seconds
+        stamp = now()
+        with self.outbox.tx() as conn:
+            stale = conn.execute(
+                select(d.id, d.category).where(d.state == "sending", d.lease_owner.is_not(None), d.lease_until < cutoff)
+                .limit(limit)
+            ).all()
+            again = [int(r.id) for r in stale if r.category in AT_LEAST_ONCE]
+            give_up = [int(r.id) for r in stale if r.category not in AT_LEAST_ONCE]
+            if again:
+                conn.execute(update(d).where(d.id.in_(again), d.state == "sending", d.lease_owner.is_not(None),
+                                             d.lease_until < cutoff)
+                             .values(lease_owner=None, lease_until=None, not_before=t, published_at=None,
+                                     error_title="resent: no status after the worker stopped mid-send",
+                                     updated_at=stamp))
+            if give_up:
+                conn.execute(update(d).where(d.id.in_(give_up), d.state == "sending", d.lease_owner.is_not(None),
+                                             d.lease_until < cutoff)
+                             .values(state="failed", rank=RANK["failed"], lease_owner=None, lease_until=None,
+                                     error_title="outcome_unknown: the worker stopped mid-send; not resent (at most once)",
+                                     finished_at=stamp, updated_at=stamp))
+        if again or give_up:
+            log.warning("reconciled %d deliveries left sending (%d resent, %d failed)",
+                        len(again) + len(give_up), len(again), len(give_up))
+        return {"resent": len(again), "failed": len(give_up)}
+
+
+def _title(item: _Item) -> str:
+    if item.code is None and item.http is None:
+        return "network error"
+    return f"Graph API error (HTTP {item.http}, code {item.code})"
+
+
+_STATUS_RANK = {"sent": RANK["sent"], "delivered": RANK["delivered"], "read": RANK["read"], "failed": RANK["failed"]}
+_STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "finished_at"}
+_DIGITS = re.compile(r"[0-9][0-9 +().-]{5,}[0-9]")
+
+
+def record_status(
+    conn: Connection, *, message_ref: str, status: str, callback_data: str | None, timestamp: str | None,
+    pricing_category: str | None, errors: Sequence[tuple[int, str | None, str | None]] = (),
+) -> bool:
+    """A status webhook for a notification: move its delivery forward (repeats and statuses
+    out of order are harmless), keep the pricing category and a failure's code and details.
+
+    The delivery is found by the callback data the send carried (which also reconciles a row a
+    dead worker left ``sending``) or by the message's hashed wamid. True if one was updated.
+    """
+    rank = _STATUS_RANK.get(status)
+    if rank is None:
+        return False
+    d = _TABLE
+    parsed = callback_id(callback_data)
+    where = d.c.id == parsed[0] if parsed is not None else d.c.message_ref == message_ref
+    stamp = now()
+    moved = conn.execute(update(d).where(where, d.c.rank < rank).values(
+        state=status, rank=rank, lease_owner=None, lease_until=None, updated_at=stamp,
+    ).returning(d.c.id)).first()
+    found = moved is not None or conn.execute(select(d.c.id).where(where)).first() is not None
+    if not found:
+        return False
+    when = timestamp if timestamp and timestamp.isdigit() else stamp
+    conn.execute(update(d).where(where, getattr(d.c, _STAMP[status]).is_(None)).values({_STAMP[status]: when}))
+    conn.execute(update(d).where(where, d.c.message_ref.is_(None)).values(message_ref=message_ref))
+    if pricing_category:
+        conn.execute(update(d).where(where, d.c.pricing_category.is_(None)).values(pricing_category=pricing_category[:32]))
+    if status == "failed" and errors:
+        code, title, detail = errors[0]
+        conn.execute(update(d).where(where).values(
+            error_code=code, error_title=(title or "")[:128] or None,
+            # Meta's details are prose; a number in them could be the recipient's.
+            error_detail=_DIGITS.sub("#", detail)[:512] if detail else None))
+    return True
