@@ -77,6 +77,7 @@ class Bot:
         locks: ConversationLocks | None = None,
     ) -> None:
         from safebot.stores.leases import StoreLeases
+        from safebot.stores.redis_leases import RedisLeases
 
         self.bot_dir = bot_dir
         self.config = config
@@ -93,7 +94,9 @@ class Bot:
             responses={**routes.responses, **config.responses},
         )
         self.limits = Limits(max_message_chars=config.limits.max_message_chars)
-        self.locks = locks if locks is not None else ConversationLocks(StoreLeases(store, ttl=config.store.lease_ttl_s))
+        self.locks = locks if locks is not None else ConversationLocks(
+            RedisLeases.for_store(config.store.redis_url, store, ttl=config.store.lease_ttl_s) if config.store.redis_url
+            else StoreLeases(store, ttl=config.store.lease_ttl_s))
 
     def __repr__(self) -> str:
         return f"Bot({self.config.name!r})"

@@ -34,6 +34,8 @@ class StoreConfig(_Strict):
     schema_name: str | None = Field(default=None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     #: a conversation lease a crashed process held frees itself after this long
     lease_ttl_s: Annotated[float, Field(ge=1, le=600)] = 30.0
+    #: ``redis://...``: conversation leases in Redis (several workers); default: in the store
+    redis_url: Annotated[str, Field(pattern=r"^rediss?://\S+$")] | None = None
 
 
 class AnalyticsConfig(_Strict):
