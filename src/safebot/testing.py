@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from safebot.config.yaml_models import load_yaml_model
+from safebot.redaction.leaks import find_leaks
 from safebot.sinks.memory import CapturingSink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +46,7 @@ class _ListHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.lines.append(self.format(record))
-        except Exception:
+        except Exception:  # noqa: BLE001 - a log line that cannot be formatted is still counted
             self.lines.append(f"{record.levelname} {record.name} <unformattable>")
 
 
@@ -73,23 +74,6 @@ def _dump(sink: CapturingSink) -> list[str]:
 
 def _canon(s: str) -> str:
     return re.sub(r"[^0-9a-z]", "", s.lower())
-
-
-def find_leaks(values: Sequence[str], sinks: Mapping[str, Sequence[str]], *, min_canon: int = 6) -> list[tuple[str, str]]:
-    """(sink, value index) for every planted value found in a sink's texts.
-
-    A value is found if it appears verbatim or, for values with enough letters and digits,
-    with separators and case ignored ('4111-1111…' and '4111111111111111' both count).
-    """
-    leaks = []
-    for name, texts in sinks.items():
-        blob = "\n".join(texts)
-        canon_blob = _canon(blob)
-        for i, value in enumerate(values):
-            canon = _canon(value)
-            if value and value in blob or len(canon) >= min_canon and canon in canon_blob:
-                leaks.append((name, f"pii[{i}]"))
-    return leaks
 
 
 # -- conversation tests --------------------------------------------------------------------------
@@ -175,7 +159,7 @@ class ConversationRunner:
                     planted.append(d.reveal())
                 try:
                     result = self.bot.handle_sync(cid, step.user)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a failing turn is a failing test, not a crash
                     report.problems.append(f"step {i}: turn raised {type(exc).__name__}")
                     break
                 replies_seen.extend(result.replies)
@@ -219,23 +203,31 @@ class ConversationRunner:
     def _check_leaks(self, report: TestReport, cid: str, planted: list[str], logs: list[str], replies: list[str]) -> None:
         import json
 
-        store = self.bot.store
         sinks: dict[str, list[str]] = {
             "transcript": [json.dumps(r, default=str) for r in self.bot.transcript(cid)],
             "audit log": [json.dumps(r, default=str) for r in self.bot.audit_log(cid)],
+            "conversation state": [json.dumps(self.bot.state(cid).to_json(), default=str)],
             "analytics": _dump(self.analytics),
             "hand-off queue": _dump(self.agent),
             "logs": logs,
         }
+        ref = self.bot.conversation_ref(cid)
         for path in self.bot.exporter_files():
             if path.exists():
                 # Only what this test's conversation wrote: earlier runs are not this test's leaks.
                 lines = path.read_text(encoding="utf-8").splitlines()
-                sinks[f"analytics file {path.name}"] = [line for line in lines if cid in line]
+                sinks[f"analytics file {path.name}"] = [line for line in lines if ref in line]
+        database = self.bot.store.engine.url.database if self.bot.store.backend == "sqlite" else None
+        if database:
+            # The file's bytes, free pages and WAL included: what a copy of the file would hold.
+            # (Not the -shm wal-index: page numbers and checksums, whose bytes look like digits.)
+            for path in (Path(database), Path(database + "-wal")):
+                if path.exists():
+                    sinks[f"database file {path.name}"] = [path.read_bytes().decode("latin-1")]
         # Keep values long enough to be identifying; 'yes' or '12' are not PII on their own.
         values = [v for v in dict.fromkeys(planted) if len(_canon(v)) >= 4]
         for sink, which in find_leaks(values, sinks):
             report.problems.append(f"planted value {which} found in {sink}")
         # The customer may see a masked tail, never the whole value.
-        for sink, which in find_leaks([v for v in values if len(_canon(v)) >= 8], {"replies": replies}):
+        for _, which in find_leaks([v for v in values if len(_canon(v)) >= 8], {"replies": replies}):
             report.problems.append(f"planted value {which} shown in full to the customer")

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from safebot.config.yaml_models import line_of, parse_yaml_model, read_yaml
 from safebot.errors import ConfigError
+from safebot.redaction.leaks import leaked
 from safebot.redaction.policy import DESTINATIONS, Destination
-from safebot.redaction.types import canonical_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.redaction.redactor import Redactor
@@ -120,18 +120,9 @@ def check_entity_types(cases: CaseFile, known: set[str]) -> None:
             )
 
 
-# what safebot writes in place of a value: <CREDIT_CARD_1>, <CREDIT_CARD#9f2c...>, <REDACTED_MESSAGE>
-_TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*(?:_\d+|#[0-9a-f]{16})?>")
-
-
 def _survives(value: str, output: str) -> bool:
-    output = _TOKEN.sub(" ", output)
-    if value in output:
-        return True
-    # '4111 1111 1111 1111' planted, '4111-1111-1111-1111' or '4111111111111111' leaked; the
-    # hex of a keyed-hash token is not a leak ('562' inside '<CREDIT_CARD#c9b5f2...>')
-    canon = canonical_value(value)
-    return len(canon) >= 4 and canon in canonical_value(output) and not value.isalpha()
+    # '4111 1111 1111 1111' planted, '4111-1111-1111-1111' or '4111111111111111' leaked
+    return leaked(value, output)
 
 
 def run_case(redactor: Redactor, case: Case, index: int, known_types: set[str]) -> CaseResult:
