@@ -32,13 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: examples per cell: 323 cells, about 0.1 s per example on this machine
 EXAMPLES = 6
 
-#: cells not yet caught, and the recognizer that has to change (normalisation does its part)
-NEEDS_RECOGNIZER: dict[tuple[str, str], str] = {
-    ("PERSON", "nfd_accents"): (
-        "safebot.person_gazetteer / spaCy NER: an accented given name is not a name even in NFC "
-        "('the account holder is José Müller' keeps 'José'; 'Jose Muller' is found)"
-    ),
-}
+#: cells not yet caught, and the recognizer that has to change (normalisation does its part);
+#: empty now: ('PERSON', 'nfd_accents') was here until the name gazetteer took accented names
+NEEDS_RECOGNIZER: dict[tuple[str, str], str] = {}
 
 CELLS = [
     pytest.param(
@@ -56,8 +52,13 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def redactors() -> dict[str, Redactor]:
+    # a wide time budget: on a busy machine a detection can overrun the examples' 1.5 s and be
+    # blocked (fail closed, tested elsewhere), which would hide what these tests look for
     return {
-        domain: Redactor(load_policy(ROOT / "examples" / domain / "policy.yaml"), hmac_key=b"k" * 32)
+        domain: Redactor(
+            load_policy(ROOT / "examples" / domain / "policy.yaml").model_copy(update={"time_budget_ms": 30000}),
+            hmac_key=b"k" * 32,
+        )
         for domain in ("bank", "airline")
     }
 
@@ -105,37 +106,19 @@ def test_obfuscated_identifier_never_survives(redactors: dict[str, Redactor], ki
     run()
 
 
-# Values a recognizer misses whatever the form (the matrix's generator leaves them out so that
-# each cell tests the form); each is written plainly here, so these fail for the recognizer alone.
-MISSED_IN_EVERY_FORM = [
-    pytest.param(
-        "airline",
-        "passport no. GKMYPYVYP, expires next year",
-        "GKMYPYVYP",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="safebot.passport (airline pack, cue_value) needs a digit: an all-letter German "
-            "passport number (9 of CFGHJKLMNPRTVWXYZ0-9) after 'passport no.' stays readable",
-        ),
-        id="all-letter-german-passport",
-    ),
-    pytest.param(
-        "airline",
-        "my booking reference is SH9682",
-        "SH9682",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="safebot.pnr_cue (airline pack) rejects a flight-number-shaped value even right "
-            "after 'booking reference' (reject_patterns ${flight_number}); a cue should win",
-        ),
-        id="flight-shaped-booking-reference",
-    ),
+# Values a recognizer once missed whatever the form (strict xfails until the recognizers
+# changed): written plainly here, so a regression shows up as the recognizer's, not a form's.
+RECOGNIZER_CASES = [
+    pytest.param("airline", "passport no. GKMYPYVYP, expires next year", "GKMYPYVYP", id="all-letter-german-passport"),
+    pytest.param("airline", "my booking reference is SH9682", "SH9682", id="flight-shaped-booking-reference"),
+    pytest.param("bank", "the account holder is José Müller", "José", id="accented-given-name"),
 ]
 
 
-@pytest.mark.parametrize(("domain", "text", "value"), MISSED_IN_EVERY_FORM)
-def test_values_a_recognizer_misses(redactors: dict[str, Redactor], domain: str, text: str, value: str) -> None:
+@pytest.mark.parametrize(("domain", "text", "value"), RECOGNIZER_CASES)
+def test_values_a_recognizer_once_missed(redactors: dict[str, Redactor], domain: str, text: str, value: str) -> None:
     for destination, result in redactors[domain].redact_all(text).items():
+        assert not result.blocked, destination
         assert value not in result.text, f"{destination}: {result.text!r}"
 
 

@@ -658,13 +658,6 @@ def _render_obfuscated(kind: str, rng: random.Random, form: str) -> tuple[str, s
         variant, value, groups = made[0], made[1], made[2]
         if kind == "DATE_OF_BIRTH":
             groups = list(groups)
-        # values a recognizer misses in every form (tests/redaction/test_obfuscated_pii.py has
-        # them on their own, marked): an all-letter German passport number, and a booking
-        # reference shaped like a flight number ('SH9682')
-        if kind == "PASSPORT" and not any(c.isdigit() for c in value):
-            continue
-        if kind == "BOOKING_REFERENCE" and _FLIGHT_SHAPED.fullmatch(value):
-            continue
         rendered = ob.render(kind, form, value, groups, rng)
         if rendered is None:
             continue
@@ -678,9 +671,6 @@ def _render_obfuscated(kind: str, rng: random.Random, form: str) -> tuple[str, s
                           if w not in {"avenue", "lane", "road", "street", "close", "court", "drive", "hill"})
         return variant, value, rendered, form, words
     raise RuntimeError(f"no {kind} value that {form!r} can disguise")  # pragma: no cover
-
-
-_FLIGHT_SHAPED = re.compile(r"[A-Z]{2}\d{1,4}|[A-Z]\d\d{1,4}|\d[A-Z]\d{1,4}")
 
 
 def templates_for(kind: str, form: str, rng: random.Random) -> tuple[str, ...]:

@@ -19,7 +19,9 @@ The passes, in order (each a module of this package, each with a cheap test that
 7. ``separators``  underscores, commas, tabs, line breaks, four spaces, 'and then' between groups
 8. ``separators``  characters typed one at a time, closed up ('4 1 1 1 ...')
 
-Plain ASCII text with none of the triggers costs a handful of regex searches. What is
+Plain ASCII text with none of the triggers costs a handful of substring and regex checks;
+every pass is linear in the text's length, and between passes the detection's time budget
+(``recognizers.budget``) is checked, so a pathological message is blocked, not waited for. What is
 deliberately left alone, so that ordinary text reaches NER and the recognizers as written:
 a lone number word ('one of your branches'), an amount ('1,200,000 dollars'), a word with O
 or l in it ('O'Brien', 'Hello'), a Russian or Greek word, 'at' in a sentence ('meet me at
@@ -41,6 +43,7 @@ from safebot.redaction.normalise import (
     words,
 )
 from safebot.redaction.normalise._trace import Edit, Normalised, Trace
+from safebot.redaction.recognizers import budget
 
 __all__ = ["PASSES", "Normalised", "Pass", "normalise"]
 
@@ -84,4 +87,5 @@ def normalise(text: str) -> Normalised:
         current = trace.text
         if p.applies(current):
             trace.apply(p.edits(current))
+            budget.check()  # inside a detection's deadline, an overrun fails closed here too
     return trace.result()

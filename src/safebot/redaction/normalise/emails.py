@@ -74,10 +74,13 @@ def fold_emails(text: str) -> list[Edit]:
             continue
         if at.group("sym") is not None and at.group(0) == "@":
             continue  # an ordinary address: nothing to fold
-        window_start = max(last, at.start() - 200)
-        local = t.local.search(text, window_start, at.start())
+        if at.start() == 0 or not (text[at.start() - 1].isalnum() or text[at.start() - 1] in "_%+-"):
+            continue  # nothing like a local part right before it
         dom = t.domain.match(text, at.end())
-        if local is None or dom is None:
+        if dom is None:
+            continue
+        local = t.local.search(text, max(last, at.start() - 100), at.start())
+        if local is None:
             continue
         # the domain ends at its last label that is a TLD-shaped word
         dom_end = dom.end()

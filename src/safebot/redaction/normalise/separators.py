@@ -29,6 +29,7 @@ them).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 
@@ -96,61 +97,96 @@ def _kind(gap: str) -> str | None:
     return "wide" if gap.strip(" ") == "" else None  # '4111    1111'; not '3... 2... 1...'
 
 
-def _line(text: str, pos: int) -> str:
-    """The line around ``pos``, without its line break."""
-    a = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
-    b = min(x for x in (text.find("\n", pos), text.find("\r", pos), len(text)) if x >= 0)
+def _line(text: str, pos: int, cr: bool) -> str:
+    """The line around ``pos``, without its line break (``cr``: the text has carriage returns)."""
+    a = text.rfind("\n", 0, pos) + 1
+    b = text.find("\n", pos)
+    b = len(text) if b < 0 else b
+    if cr:  # only within the line found, so that each call costs the line's length
+        a = text.rfind("\r", a, pos) + 1 or a
+        r = text.find("\r", pos, b)
+        b = r if r >= 0 else b
     return text[a:b]
 
 
-def _newline_joins(text: str, tokens: list[tuple[int, int, str]], kinds: list[str | None], i: int) -> bool:
-    """Does the line break between tokens i and i+1 split one identifier?
+def _segments(flags: list[bool]) -> tuple[list[int], list[int]]:
+    """For each gap index x with flags[x]: the first and last gap index of its run of flags."""
+    n = len(flags)
+    first, last = list(range(n)), list(range(n))
+    for x in range(1, n):
+        if flags[x] and flags[x - 1]:
+            first[x] = first[x - 1]
+    for x in range(n - 2, -1, -1):
+        if flags[x] and flags[x + 1]:
+            last[x] = last[x + 1]
+    return first, last
 
-    Its groups stand alone on their lines ('4111\\n1111\\n1111'), except that the first may
-    follow a cue ('my card is 4111') and the last of three or more may have words after it. An
-    address or a contact card has more on its lines ('Box 8144\\nAPO AA 42323', 'Flat 2\\n10
-    Downing Street', 'Suite 464\\n OULU'), and a line that starts with a comma continues an
-    address (', NI\\n 61089\\n28-64-66-98').
-    """
 
-    def line(k: int) -> str:
-        return _line(text, tokens[k][0]).strip(" \t")
+class _Lines:
+    """Line facts about the tokens beside line breaks, each computed once."""
 
-    def lone(k: int) -> bool:
-        return line(k) == tokens[k][2]
+    def __init__(self, text: str, tokens: list[tuple[int, int, str]], kinds: list[str | None]) -> None:
+        self.text, self.tokens, self.kinds = text, tokens, kinds
+        self._cr = "\r" in text
+        self._line: dict[int, str] = {}
+        n = len(tokens)
+        # first[k]: where the lines of an identifier ending at token k begin (see joins)
+        self.first = list(range(n))
+        for k in range(1, n):
+            if self.joined(k - 1) and self.lone(k) and (self.lone(k - 1) or self.cued(k - 1)):
+                self.first[k] = self.first[k - 1] if self.lone(k - 1) else k - 1
+        self.last = list(range(n))
+        for k in range(n - 2, -1, -1):
+            if self.joined(k) and self.lone(k) and self.starts(k + 1):
+                self.last[k] = self.last[k + 1] if self.lone(k + 1) else k + 1
 
-    def joined(k: int) -> bool:  # a line break between tokens k and k+1
-        return 0 <= k < len(kinds) and kinds[k] == "newline"
+    def joined(self, k: int) -> bool:  # a line break between tokens k and k+1
+        return 0 <= k < len(self.kinds) and self.kinds[k] == "newline"
 
-    def cued(k: int) -> bool:  # the last on its line, after words ('my card is 4111')
-        ln, tok = line(k), tokens[k][2]
+    def line(self, k: int) -> str:
+        if k not in self._line:
+            self._line[k] = _line(self.text, self.tokens[k][0], self._cr).strip(" \t")
+        return self._line[k]
+
+    def lone(self, k: int) -> bool:
+        return self.line(k) == self.tokens[k][2]
+
+    def starts(self, k: int) -> bool:
+        return self.line(k).startswith(self.tokens[k][2])
+
+    def cued(self, k: int) -> bool:  # the last on its line, after words ('my card is 4111')
+        ln, tok = self.line(k), self.tokens[k][2]
         return ln.endswith(tok) and any(c.isalpha() for c in ln[: -len(tok)])
 
-    a, b = tokens[i][2], tokens[i + 1][2]
-    if not all(x.isupper() or _digits(x) for x in (a, b)):
-        return False  # lower-case words are not groups here
-    # the lines of the identifier around: back from a, on from b
-    first = i
-    while lone(first) and joined(first - 1) and (lone(first - 1) or cued(first - 1)):
-        first -= 1
-    last = i + 1
-    while lone(last) and joined(last) and line(last + 1).startswith(tokens[last + 1][2]):
-        last += 1
-    if not (lone(i) or cued(i)):
-        return False
-    groups = last - first + 1
-    lb = line(i + 1)
-    b_ok = (
-        lone(i + 1)
-        or (lb.startswith(b) and lone(i) and groups >= 3)
-        # two halves after a cue, the sentence going on in lower case: 'code G38\\nKFE, need
-        # to...', 'redress 241\\n7776 to my...' (not 'Flat 2\\n10 Downing Street')
-        or (lb.startswith(b) and len(a) >= 3 and len(b) >= 3 and _SENTENCE_GOES_ON.match(lb[len(b) :]) is not None)
-    )
-    if not b_ok:
-        return False
-    # 'Suite 464\\n OULU': a word alone after a numbered line is a place
-    return not (a.isdigit() and not _digits(b) and not lone(i) and lone(i + 1) and last == i + 1)
+    def joins(self, i: int) -> bool:
+        """Does the line break between tokens i and i+1 split one identifier?
+
+        Its groups stand alone on their lines ('4111\\n1111\\n1111'), except that the first may
+        follow a cue ('my card is 4111') and the last of three or more may have words after it. An
+        address or a contact card has more on its lines ('Box 8144\\nAPO AA 42323', 'Flat 2\\n10
+        Downing Street', 'Suite 464\\n OULU'), and a line that starts with a comma continues an
+        address (', NI\\n 61089\\n28-64-66-98').
+        """
+        a, b = self.tokens[i][2], self.tokens[i + 1][2]
+        if not all(x.isupper() or _digits(x) for x in (a, b)):
+            return False  # lower-case words are not groups here
+        if not (self.lone(i) or self.cued(i)):
+            return False
+        first = self.first[i] if self.lone(i) else i
+        last = self.last[i + 1] if self.lone(i + 1) else i + 1
+        groups = last - first + 1
+        lb = self.line(i + 1)
+        b_ok = (
+            self.lone(i + 1)
+            or (lb.startswith(b) and self.lone(i) and groups >= 3)
+            # two halves after a cue, the sentence going on in lower case: 'code G38\\nKFE, need
+            # to...', 'redress 241\\n7776 to my...' (not 'Flat 2\\n10 Downing Street')
+            or (lb.startswith(b) and len(a) >= 3 and len(b) >= 3 and _SENTENCE_GOES_ON.match(lb[len(b) :]) is not None)
+        )
+        if not b_ok:
+            return False
+        # 'Suite 464\\n OULU': a word alone after a numbered line is a place
+        return not (a.isdigit() and not _digits(b) and not self.lone(i) and self.lone(i + 1) and last == i + 1)
 
 
 def _groupish(tok: str, other: str) -> bool:
@@ -175,13 +211,23 @@ def _amount(text: str, start: int, end: int) -> bool:
     return bool(_MONEY_BEFORE.search(text, max(0, start - 12), start) or _MONEY_AFTER.match(text[end : end + 12]))
 
 
+_FAR = 1 << 62
+
+
+def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Is [start, end) inside one of ``spans`` (sorted, disjoint)?"""
+    k = bisect.bisect_right(spans, (start, _FAR)) - 1
+    return k >= 0 and spans[k][0] <= start and end <= spans[k][1]
+
+
 def fold_separators(text: str) -> list[Edit]:
     """The edits of this pass."""
     skip = [(m.start(), m.end()) for m in _SKIP_TOKEN.finditer(text)] if ("@" in text or "/" in text or "www" in text or "<" in text) else []
     tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
-    if "then" in text.lower() or "followed" in text.lower():  # connector words are part of a gap
+    low = text.lower()
+    if "then" in low or "followed" in low:  # connector words are part of a gap
         joins = [(m.start(), m.end()) for m in _CONNECTOR.finditer(text)]
-        tokens = [t for t in tokens if not any(s <= t[0] and t[1] <= e for s, e in joins)]
+        tokens = [t for t in tokens if not _inside(joins, t[0], t[1])]
     n = len(tokens)
     kinds: list[str | None] = []  # kinds[i]: the gap between tokens i and i+1 (None: not a separator)
     for i in range(n - 1):
@@ -198,27 +244,26 @@ def fold_separators(text: str) -> list[Edit]:
         else:
             run_of[i] = len(run_digits)
             run_digits.append(_digits(tok))
+    # chains of commas between groups, and of line breaks, as gap-index segments
+    comma_first, comma_last = _segments(
+        [k == "comma" and _groupish(tokens[x][2], tokens[x + 1][2]) and _groupish(tokens[x + 1][2], tokens[x][2]) for x, k in enumerate(kinds)]
+    )
+    nl_first, nl_last = _segments([k == "newline" for k in kinds])
+    lines = _Lines(text, tokens, kinds) if "newline" in kinds else None
+    amounts: dict[tuple[int, int], bool] = {}
     edits: list[Edit] = []
     for i, kind in enumerate(kinds):
         if kind is None or kind == "plain":
             continue
         (_as, ae, a), (bs, _be, b) = tokens[i], tokens[i + 1]
-        if any(s <= ae and bs <= e for s, e in skip):
+        if skip and _inside(skip, ae, bs):
             continue
         d_run = run_digits[run_of[i]]
         da, db = _digits(a), _digits(b)
         fold = kind == "strong" or (_groupish(a, b) and _groupish(b, a))
-        if fold and kind == "newline":
-            fold = _newline_joins(text, tokens, kinds, i)
-        if fold and kind == "newline":
-            j = i
-            while j > 0 and kinds[j - 1] == "newline":
-                j -= 1
-            k = i + 1
-            while k < n - 1 and kinds[k] == "newline":
-                k += 1
-            group = [tokens[x][2] for x in range(j, k + 1)]
-            fold = (
+        if fold and kind == "newline" and lines is not None:
+            group = [tokens[x][2] for x in range(nl_first[i], min(nl_last[i] + 2, nl_first[i] + 12))]
+            fold = lines.joins(i) and (
                 d_run >= 6
                 or (len(group) >= 3 and all(len(g) <= 4 for g in group))
                 # 'ESH\n968', '8QF\n7TL': two short groups of capitals and digits
@@ -229,19 +274,16 @@ def fold_separators(text: str) -> list[Edit]:
                 )
             )
         if fold and kind == "comma":
-            j = i
-            while j > 0 and kinds[j - 1] == "comma" and _groupish(tokens[j - 1][2], tokens[j][2]):
-                j -= 1
-            k = i + 1
-            while k < n - 1 and kinds[k] == "comma" and _groupish(tokens[k + 1][2], tokens[k][2]):
-                k += 1
+            j, k = comma_first[i], comma_last[i] + 1
             spaced = text[ae:bs].endswith((" ", "\t"))
             # 'March 12, 1984', 'in 2019, 2020': a comma and a space join two groups of an
-            # identifier only in a longer list ('4111, 1111, 1111, 1111')
-            # and two groups alone only when they are long enough to be one ('12,50 EUR' and
-            # '{1,3}' stay; '5177,7631', 'ESH,968' do not)
+            # identifier only in a longer list ('4111, 1111, 1111, 1111'); two groups alone only
+            # when they are long enough to be one ('12,50 EUR' and '{1,3}' stay; '5177,7631',
+            # 'ESH,968' do not)
             letters = any(c.isalpha() for x in (i, i + 1) for c in tokens[x][2])
-            fold = not _amount(text, tokens[j][0], tokens[k][1]) and (
+            if (j, k) not in amounts:  # once a chain
+                amounts[(j, k)] = _amount(text, tokens[j][0], tokens[k][1])
+            fold = not amounts[(j, k)] and (
                 k - j >= 2 or (not spaced and (da + db >= 6 or letters))
             )
         if fold:
@@ -269,8 +311,10 @@ def close_spaced(text: str) -> list[Edit]:
         digits = sum(c.isdigit() for c in chars)
         if (digits >= 2 and len(chars) >= 4) or len(chars) >= 6:
             edits.extend(Edit(a + 1, b, "") for a, b in itertools.pairwise(where))
+    closed = [(e.start, e.end) for e in edits]  # sorted: _SPACED matches come in order
     for m in _CAPITALS.finditer(text):
-        if any(e.start < m.end() and m.start() < e.end for e in edits):
+        k = bisect.bisect_left(closed, (m.start(), 0))
+        if any(0 <= x < len(closed) and closed[x][0] < m.end() and m.start() < closed[x][1] for x in (k - 1, k)):
             continue
         before = text[max(0, m.start() - 14) : m.start()]
         after = text[m.end() : m.end() + 14]
