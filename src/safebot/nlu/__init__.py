@@ -6,8 +6,8 @@
 >>> clf.predict("I lost my card <CREDIT_CARD_1>").intent               # doctest: +SKIP
 'lost_card'
 
-Heavy dependencies (scikit-learn, torch, sentence-transformers) load on first use, so importing
-this package is cheap.
+Heavy dependencies (scikit-learn, ONNX Runtime, tokenizers) load on first use, so importing
+this package is cheap. Nothing here imports torch.
 """
 
 from __future__ import annotations

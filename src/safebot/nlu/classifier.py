@@ -148,8 +148,9 @@ class _Model:
 class IntentClassifier:
     """Intent classifier with out-of-scope detection. Build with :meth:`train` or :meth:`load`.
 
-    Thread-safe for prediction. Without the ``embeddings`` extra (or with ``encoder=None``) it
-    runs on TF-IDF features alone: a few points less accurate, no torch needed.
+    Thread-safe for prediction. Without the sentence encoder (or with ``encoder=None``) it
+    runs on TF-IDF features alone: a few points less accurate, and out-of-scope detection
+    much weaker (docs/benchmarks-intents.md).
     """
 
     def __init__(self, model: _Model, encoder: Encoder | None, config: ClassifierConfig) -> None:
@@ -171,7 +172,8 @@ class IntentClassifier:
 
         Part of the data is held out to calibrate confidences and choose the out-of-scope
         threshold, then the model is refit on everything. ``encoder="auto"`` uses MiniLM when
-        the ``embeddings`` extra is installed; ``encoder=None`` trains a sparse-only model.
+        it is installed, ``"minilm"`` requires it, ``None`` or ``"none"`` trains a sparse-only
+        model.
 
         >>> clf = IntentClassifier.train([("hi", "greet"), ("bye", "goodbye")], encoder=None)  # doctest: +SKIP
         """
