@@ -341,6 +341,7 @@ def run_accuracy(redactors, analyzer, limit: int | None = None) -> str:
                         per_type_rows[name] = per_type
             if set_name == "common":
                 errors[name] = _missed(data, toks, preds, keep)
+    lines += ["", *_readable_rows(data, halves, systems)]
     lines += ["", "Recall per data-set type (common set, IoU 0.9, whole set; type-agnostic matching):", "",
               "| dataset type | annotated | " + " | ".join(per_type_rows) + " |",
               "|---|---|" + "---|" * len(per_type_rows)]
@@ -355,6 +356,58 @@ def run_accuracy(redactors, analyzer, limit: int | None = None) -> str:
         path.write_text("\n".join(errs) + "\n")
         lines.append(f"\n<!-- misses of {name}: {len(errs)} lines in bench/out/{path.name} -->")
     return "\n".join(lines)
+
+
+def readable_share(samples, preds, keep: set[str]) -> tuple[int, int, dict[str, list[int]]]:
+    """(readable, total) non-space characters of in-scope gold spans that no prediction covers,
+    and the same per data-set type. Any predicted span covers (a system redacts all its types)."""
+    readable = total = 0
+    per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for s, pr in zip(samples, preds):
+        covered = set()
+        for b, e, _t, _sc in pr:
+            covered.update(range(b, e))
+        text = s["full_text"]
+        for sp in s["spans"]:
+            if DATASET_TO_PRESIDIO[sp["entity_type"]] not in keep:
+                continue
+            for i in range(sp["start_position"], sp["end_position"]):
+                if text[i].isspace():
+                    continue
+                total += 1
+                per_type[sp["entity_type"]][1] += 1
+                if i not in covered:
+                    readable += 1
+                    per_type[sp["entity_type"]][0] += 1
+    return readable, total, per_type
+
+
+def _readable_rows(data, halves, systems) -> list[str]:
+    rows = [
+        "Share of in-scope PII characters (the common set's annotations, spaces aside) left readable: "
+        "characters no prediction of any type covers, i.e. what the system's output would still show.",
+        "",
+        "| system | whole | dev | held-out |",
+        "|---|---|---|---|",
+    ]
+    per_type_all: dict[str, dict[str, list[int]]] = {}
+    for name, preds in systems.items():
+        cells = []
+        for part in ("whole", "dev", "held-out"):
+            idx = [i for i, h in enumerate(halves) if part == "whole" or h == part]
+            r, t, per_type = readable_share([data[i] for i in idx], [preds[i] for i in idx], COMMON)
+            cells.append(f"{100 * r / t:.1f}% ({r:,} of {t:,})" if t else "-")
+            if part == "whole":
+                per_type_all[name] = per_type
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    rows += ["", "Readable share per data-set type (whole set):", "",
+             "| dataset type | characters | " + " | ".join(per_type_all) + " |", "|---|---|" + "---|" * len(per_type_all)]
+    types = sorted({t for r in per_type_all.values() for t in r}, key=lambda t: -max(r.get(t, [0, 0])[1] for r in per_type_all.values()))
+    for t in types:
+        n = max(r.get(t, [0, 0])[1] for r in per_type_all.values())
+        rows.append(f"| {t} | {n:,} | " + " | ".join(
+            f"{100 * r[t][0] / r[t][1]:.1f}%" if t in r and r[t][1] else "-" for r in per_type_all.values()) + " |")
+    return rows
 
 
 def _missed(data, toks, preds, keep) -> list[str]:

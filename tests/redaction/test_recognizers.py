@@ -68,7 +68,13 @@ BANK = [
      "17224 Brekkugata 66 Suite 991 Suite 636, Gdańsk, Poland 52096"),
     ("6076 Piroska u. 97.\nPorto Alegre\n, RS\n Brazil 95828", "ADDRESS",
      "6076 Piroska u. 97.\nPorto Alegre\n, RS\n Brazil 95828"),
-    ("meet me at the corner of Pachergasse 64 and Radolič Harbor", "ADDRESS", "Pachergasse 64 and Radolič Harbor"),
+    ("meet me at the corner of Pachergasse 64 and Radolič Harbor", "ADDRESS", "the corner of Pachergasse 64 and Radolič Harbor"),
+    # street words of other languages before the house number
+    ("Timotea lives on Via dei Fiorentini 17 now", "ADDRESS", "Via dei Fiorentini 17"),
+    ("send it to ul. Miła 53 please", "ADDRESS", "ul. Miła 53"),
+    # an address typed all in lower case
+    ("my address is 2613 avenida praia 1 suite 463, mohács, hungary 24743", "ADDRESS",
+     "2613 avenida praia 1 suite 463, mohács, hungary 24743"),
     # places by name (bank policy redacts LOCATION; the airline policy does not)
     ("I'm in HELSINKI this week", "LOCATION", "HELSINKI"),
     ("Maha Cazares\n\nChiclana de la Frontera\nSpain", "LOCATION", "Chiclana de la Frontera\nSpain"),

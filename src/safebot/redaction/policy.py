@@ -45,8 +45,8 @@ _ALLOW_LIST_CUES = {"CREDIT_CARD": "card number", "CVV": "cvv", "PIN": "pin", "U
 
 __all__ = [
     "ALWAYS_DROPPED",
-    "LOW_ENTROPY",
     "DESTINATIONS",
+    "LOW_ENTROPY",
     "CustomRecognizer",
     "Destination",
     "EntityRule",

@@ -19,28 +19,30 @@ from safebot.errors import RedactionError
 from safebot.redaction._imports import import_nlp_stack
 
 import_nlp_stack()  # before presidio_analyzer below
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import RecognizerResult  # noqa: E402
 
-from safebot.redaction.detect.cache import DetectionCache
-from safebot.redaction.detect.ner import load_spacy, ner_can_matter, ner_spans
-from safebot.redaction.detect.resolve import Candidate, resolve
-from safebot.redaction.normalise import Normalised, normalise
-from safebot.redaction.policy import Policy
-from safebot.redaction.recognizers import budget
-from safebot.redaction.recognizers.engines.base import CUE_KEY, VALID_KEY, lower_of
-from safebot.redaction.recognizers.packs import ner_labels
-from safebot.redaction.recognizers.registry import Entry, PolicyRegistry
+from safebot.redaction.detect.cache import DetectionCache  # noqa: E402
+from safebot.redaction.detect.ner import load_spacy, ner_can_matter, ner_spans  # noqa: E402
+from safebot.redaction.detect.resolve import Candidate, near_misses, resolve  # noqa: E402
+from safebot.redaction.normalise import Normalised, normalise  # noqa: E402
+from safebot.redaction.policy import Policy  # noqa: E402
+from safebot.redaction.recognizers import budget  # noqa: E402
+from safebot.redaction.recognizers.engines.base import CUE_KEY, VALID_KEY, lower_of  # noqa: E402
+from safebot.redaction.recognizers.packs import ner_labels  # noqa: E402
+from safebot.redaction.recognizers.registry import Entry, PolicyRegistry  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from presidio_analyzer.nlp_engine import NlpArtifacts
     from spacy.language import Language
     from spacy.tokens import Doc
 
-__all__ = ["Detection", "Detector", "load_spacy"]
+__all__ = ["NEAR_MISS_MARGIN", "Detection", "Detector", "NearMiss", "load_spacy"]
 
 #: Presidio's context enhancement, applied to third-party recognizers with context words the
 #: way its AnalyzerEngine would (LemmaContextAwareEnhancer's defaults)
 _CONTEXT_FACTOR, _CONTEXT_MIN = 0.35, 0.4
+#: a span scored this close below its entity's threshold is a near miss (issue 12)
+NEAR_MISS_MARGIN = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,23 @@ class Detection:
     end: int
     score: float
     recognizer: str
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    """A span scored below its entity's threshold (within :data:`NEAR_MISS_MARGIN`), left
+    unredacted. Only its type, recognizer and score are ever recorded (``near_miss`` audit
+    records); the offsets let a caller drop the ones a later step redacted after all."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str
+
+
+#: what a detection pass yields: the detections, and the near misses beside them
+_Result = tuple[tuple[Detection, ...], tuple[NearMiss, ...]]
 
 
 class Detector:
@@ -90,7 +109,7 @@ class Detector:
         self._entities = frozenset(policy.entities)
         self._allow = frozenset(a.strip().lower() for a in policy.allow_list)
         self._budget = policy.time_budget_ms / 1000
-        self._cache: DetectionCache[tuple[Detection, ...]] = DetectionCache(cache_size)
+        self._cache: DetectionCache[_Result] = DetectionCache(cache_size)
         self._warm_up()
 
     @property
@@ -115,19 +134,28 @@ class Detector:
         budget across steps passes it); by default the policy's ``time_budget_ms`` from now.
         Raises :class:`RedactionTimeout` on an overrun and :class:`RedactionError` on failure.
         """
+        return list(self.detect_near(text, deadline)[0])
+
+    def near_misses(self, text: str) -> tuple[NearMiss, ...]:
+        """The near misses of the last :meth:`detect` of ``text`` while it is cached (else none)."""
+        hit = self._cache.get(self._cache.key(text)) if self._cache.size else None
+        return hit[1] if hit is not None else ()
+
+    def detect_near(self, text: str, deadline: float | None = None) -> _Result:
+        """:meth:`detect`, and the near misses of the same pass."""
         at = deadline if deadline is not None else time.perf_counter() + self._budget
         key = self._cache.key(text) if self._cache.size else b""
         if key:
             hit = self._cache.get(key)
             if hit is not None:
-                return list(hit)
+                return hit
         with budget.deadline(at):
             budget.check()
             norm = normalise(text)
             doc = self.nlp(norm.text) if self.nlp is not None and ner_can_matter(norm.text) else None
             found = self._finish(text, norm, doc)
         if key:
-            self._cache.put(key, tuple(found))
+            self._cache.put(key, found)
         return found
 
     def detect_many(
@@ -142,17 +170,17 @@ class Detector:
         batch_at = deadline if deadline is not None else started + self._budget * max(1, len(texts))
         keys = [self._cache.key(t) if self._cache.size else b"" for t in texts]
         hits = [self._cache.get(k) if k else None for k in keys]
-        norms = [normalise(t) if hit is None else None for t, hit in zip(texts, hits)]
+        norms = [normalise(t) if hit is None else None for t, hit in zip(texts, hits, strict=True)]
         docs: list[Doc | None] = [None] * len(texts)
         if self.nlp is not None:
             idx = [i for i, n in enumerate(norms) if n is not None and ner_can_matter(n.text)]
             piped = self.nlp.pipe((norms[i].text for i in idx), batch_size=batch_size)  # type: ignore[union-attr]
-            for i, piped_doc in zip(idx, piped):
+            for i, piped_doc in zip(idx, piped, strict=False):
                 docs[i] = piped_doc
         out: list[list[Detection] | RedactionError] = []
-        for text, key, hit, norm, doc in zip(texts, keys, hits, norms, docs):
+        for text, key, hit, norm, doc in zip(texts, keys, hits, norms, docs, strict=True):
             if hit is not None:
-                out.append(list(hit))
+                out.append(list(hit[0]))
                 continue
             assert norm is not None
             try:
@@ -166,15 +194,15 @@ class Detector:
                 out.append(RedactionError(f"detection failed ({type(exc).__name__})", reason=type(exc).__name__))
                 continue
             if key:
-                self._cache.put(key, tuple(found))
-            out.append(found)
+                self._cache.put(key, found)
+            out.append(list(found[0]))
         return out
 
     # -- internals --------------------------------------------------------------------------
     def _needs_ner(self, text: str) -> bool:
         return self.nlp is not None and ner_can_matter(text)
 
-    def _finish(self, text: str, norm: Normalised, doc: Doc | None) -> list[Detection]:
+    def _finish(self, text: str, norm: Normalised, doc: Doc | None) -> _Result:
         ntext = norm.text
         found: list[Candidate] = []
         if doc is not None:
@@ -197,7 +225,14 @@ class Detector:
         kept = resolve(
             ntext, found, threshold=self.policy.threshold, entities=self._entities, allow=self._allow
         )
-        return [Detection(c.entity_type, *norm.span(c.start, c.end), c.score, c.recognizer) for c in kept]
+        near = near_misses(
+            ntext, found, kept, threshold=self.policy.threshold, entities=self._entities, allow=self._allow,
+            margin=NEAR_MISS_MARGIN,
+        )
+        return (
+            tuple(Detection(c.entity_type, *norm.span(c.start, c.end), c.score, c.recognizer) for c in kept),
+            tuple(NearMiss(c.entity_type, *norm.span(c.start, c.end), c.score, c.recognizer) for c in near),
+        )
 
     def _candidate(self, r: RecognizerResult, entry: Entry, text: str) -> Candidate:
         meta = r.recognition_metadata or {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Candidate", "resolve"]
+__all__ = ["Candidate", "near_misses", "resolve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +65,33 @@ def resolve(
             del kept[j]
     kept.sort(key=lambda c: c.start)
     return kept
+
+
+def near_misses(
+    text: str,
+    found: Iterable[Candidate],
+    kept: Iterable[Candidate],
+    *,
+    threshold: Callable[[str], float],
+    entities: frozenset[str] | set[str],
+    allow: frozenset[str] | set[str],
+    margin: float,
+) -> list[Candidate]:
+    """Candidates of the policy's entities that scored below their threshold by at most
+    ``margin``, on characters no kept detection covers, and not allow-listed: values the
+    policy let through that were close to being redacted (the console reports them: type,
+    recognizer and score). One per span, the best score."""
+    taken = [(k.start, k.end) for k in kept]
+    best: dict[tuple[str, int, int], Candidate] = {}
+    for c in found:
+        limit = threshold(c.entity_type)
+        if c.entity_type not in entities or not (limit - margin <= c.score < limit):
+            continue
+        if any(c.start < e and s < c.end for s, e in taken):
+            continue
+        if allow and text[c.start : c.end].strip().lower() in allow:
+            continue
+        key = (c.entity_type, c.start, c.end)
+        if key not in best or c.score > best[key].score:
+            best[key] = c
+    return sorted(best.values(), key=lambda c: (c.start, c.entity_type))

@@ -8,7 +8,7 @@ It never vetoes a value on its own: a value that fails gets the recognizer's
 is still redacted, and without one it stays below the threshold. Redaction is about
 recall: a customer's mistyped card number is still their card number.
 
-Names: ``luhn``, ``card``, ``iban``, ``iban_shape``, ``ssn``, ``aba``, ``bic``, ``plausible_dob``, ``digits:<min>-<max>``,
+Names: ``luhn``, ``card``, ``iban``, ``iban_shape``, ``ssn``, ``itin``, ``aba``, ``bic``, ``plausible_dob``, ``digits:<min>-<max>``,
 ``stdnum:<module>`` (any python-stdnum module with ``is_valid``, e.g. ``stdnum:us.ssn``,
 ``stdnum:de.idnr``), and the names custom recognizers used before (``aba_routing``,
 ``us_ssn``, ``mod11``, ``verhoeff``, ``damm``).
@@ -76,6 +76,14 @@ def _ssn(value: str) -> bool:
     # python-stdnum's checks (area, group, serial, its blacklist) plus the ones stock Presidio
     # adds: one digit repeated, the textbook sample 123-45-6789.
     return ssn.is_valid(value) and len(set(value)) > 1 and value != "123456789"
+
+
+# The IRS added groups 50-65 in 2011; python-stdnum's us.itin still allows only 70-88, 90-92, 94-99.
+_ITIN_GROUPS = frozenset({*range(50, 66), *range(70, 89), 90, 91, 92, *range(94, 100)})
+
+
+def _itin(value: str) -> bool:
+    return len(value) == 9 and value.isdigit() and value[0] == "9" and int(value[3:5]) in _ITIN_GROUPS
 
 
 def _aba(value: str) -> bool:
@@ -146,6 +154,7 @@ _NAMED: dict[str, Callable[[], Validator]] = {
     "iban": lambda: _canonical(_iban),
     "iban_shape": lambda: _canonical(_iban_shape),
     "ssn": lambda: _canonical(_ssn),
+    "itin": lambda: _canonical(_itin),
     "aba": lambda: _canonical(_aba),
     "bic": lambda: _canonical(_bic),
     "plausible_dob": lambda: _plausible_dob,

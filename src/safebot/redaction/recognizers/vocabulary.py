@@ -93,7 +93,7 @@ def _probe(probes: tuple[str, ...], capitalised: bool, model: str = "en_core_web
     labels = {"PERSON", "GPE", "LOC", "FAC", "NORP"}
     texts = [(w, p.format(w=w, W=w.capitalize())) for w in _ner_free_candidates(capitalised) for p in probes]
     tagged = set()
-    for (w, _), doc in zip(texts, nlp.pipe((t for _, t in texts), batch_size=256)):
+    for (w, _), doc in zip(texts, nlp.pipe((t for _, t in texts), batch_size=256), strict=True):
         if any(e.label_ in labels for e in doc.ents):
             tagged.add(w)
     return sorted(tagged)

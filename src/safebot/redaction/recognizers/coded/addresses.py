@@ -18,7 +18,7 @@ from safebot.redaction.recognizers.words import alternation, entries, words
 
 __all__ = ["SafebotAddressBlockRecognizer"]
 
-_SUFFIX = alternation(entries("street_suffixes"))
+_SUFFIX = alternation(entries("street_suffixes") + entries("street_suffixes_usps"))
 _W = r"[^\W\d_](?:[^\W\d_]|['’.\-](?=[^\W\d_]))*\.?"
 _UNIT = r"(?:apt|apartment|suite|ste|unit|flat|box|#)\.?[ \t]*#?\d+[a-z]?"
 _UNIT_RX = compile_rx(_UNIT, IGNORECASE)
@@ -43,7 +43,7 @@ _MILITARY = compile_rx(
 _PART_SEP = r"(?=[ \t]*[,\n])[ \t]*(?:\n[ \t>]*){0,2},?[ \t]*(?:\n[ \t>]*){0,2}"
 # Lines or comma-separated parts after a street: city, region, country ('\n Suite 282\n Domoszló\n Hungary').
 _PLACE_PART = compile_rx(
-    rf"{_PART_SEP}(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,3}})"
+    rf"{_PART_SEP}(?P<part>{_UNIT}|{_W}(?:[ \t]+{_W}){{0,5}})"
     r"(?:[ \t]*\([^()\n]{1,24}\))?(?:[ \t]+\d{3,6}(?:[ \-]\d{2,4})?)?(?=[ \t]*(?:[,\n.?)]|$)|(?<=[\d)])[ \t]+[a-z])",
     IGNORECASE,
 )
@@ -63,8 +63,13 @@ _NUM_INSIDE = compile_rx(
 _SPACED_PLACE = compile_rx(rf"[ \t]+(?P<part>{_W}(?:[ \t]+{_W}){{0,2}})(?=[ \t]*(?:[,\n.?]|$))")
 # 'the corner of Pachergasse 64 and Radolič Harbor'
 _CORNER = compile_rx(
-    r"\bcorner\s+of\s+(?:the\s+)?(?P<a>(?=[^\n,.?!]*[\dA-ZÀ-Þ])[^\n,?!]{2,60}?)\s+and\s+"
+    r"(?P<head>\b(?:the\s+)?corner\s+of\s+(?:the\s+)?)(?P<a>(?=[^\n,?!]*[\dA-ZÀ-Þ])[^\n,?!]{2,60}?)\s+and\s+"
     r"(?P<b>[^\W\d_][\w'’\-]*\.?(?:[ \t]+[^\W\d_][\w'’\-]*\.?){0,3})"
+)
+# 'Via Tasso 129', 'Hansinegata 120', 'ul. Miła 53', 'Király u. 15.': street words (one of them a
+# street word of another language), then the house number.
+_STREET_NUMBER = compile_rx(
+    rf"(?<![\w.,'’])(?P<street>{_W}(?:[ \t]+{_W}){{0,3}})[ \t]+(?P<num>\d{{1,5}}[a-z]?)\b(?![:/.,]?\d)\.?"
 )
 _US_STREET = compile_rx(
     rf"\b\d{{1,6}}[a-z]?(?:[ \-]\d{{1,4}})?\s+(?:[a-z][a-z'\-]*\.?\s+){{0,4}}{_SUFFIX}\b\.?", IGNORECASE
@@ -85,16 +90,19 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
         self._english = english_words(20000)
         self._english_all = english_words(40000)
         self._connectors = words("address_connectors")
-        self._street_words = words("street_suffixes") | words("street_words_intl")
+        self._street_words = words("street_suffixes") | words("street_suffixes_usps") | words("street_words_intl")
         self._intl_words = words("street_words_intl")
         self._endings = tuple(entries("street_word_endings"))
 
     def _streetish(self, lw: str) -> bool:
-        """A lower-case word that is a street name in another language ('hersnapvej', 'rua')."""
-        return lw.endswith(self._endings) or lw in self._intl_words
+        """A lower-case word that is a street name in another language ('hersnapvej', 'rua', 'ul.')."""
+        return lw.endswith(self._endings) or lw in self._intl_words or lw.strip(".") in self._intl_words
 
-    def _placeish(self, parts: list[str], need_unknown: bool) -> bool:
+    def _placeish(self, parts: list[str], need_unknown: bool, lc: bool = False) -> bool:
+        """Do ``parts`` look like a street, city, region or country? ``lc``: the message is
+        all lower case, so capitals say nothing ('2613 avenida praia 1 suite 463, mohács')."""
         unknown = False
+        street = lc and any(self._streetish(w.lower().strip(".")) for w in parts)
         for w in parts:
             lw = w.lower().strip(".")
             if lw in self._connectors:
@@ -103,9 +111,12 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
                 continue  # 'SK', 'NO': region codes on a line of their own
             if w.isupper() and len(w) <= 3:
                 return False  # 'to JFK on': flights and airports, not streets
-            if not w[0].isupper() and (need_unknown is False or not self._streetish(lw)):
+            # lower case in a lower-case message: a place part ('hungary') counts as capitalised; a
+            # street word only beside a street word of another language ('avenida praia')
+            capital = w[0].isupper() or (lc and (not need_unknown or (street and lw not in self._english)))
+            if not capital and (need_unknown is False or not self._streetish(lw)):
                 return False  # lower case only with a street word: 'hersnapvej', 'rua do sol'
-            if lw not in (self._english if w[0].isupper() else self._english_all):
+            if lw not in (self._english if capital else self._english_all):
                 unknown = True
         return unknown or not need_unknown
 
@@ -114,6 +125,7 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
             yield s, e, self._score, 0
 
     def _spans(self, text: str, lower: str) -> Iterable[tuple[int, int]]:
+        lc = text == lower
         if "apo" in lower or "fpo" in lower or "dpo" in lower:
             for m in _MILITARY.finditer(text):
                 yield m.start(), m.end()
@@ -124,45 +136,76 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
                 for w in b:
                     if w.lower().strip(".") in ("st", "street") and taken:
                         break
-                    if not (w[0].isupper() or w.lower().strip(".") in self._connectors):
+                    if not (w[0].isupper() or lc or w.lower().strip(".") in self._connectors):
                         break
                     taken += 1
                 if taken:
-                    yield m.start("a"), m.start("b") + len(" ".join(b[:taken]))
+                    # 'the corner of' belongs to the address: alone it says where the two streets meet
+                    yield m.start("head"), m.start("b") + len(" ".join(b[:taken]))
         if "\n" in text:
             for m in _NUM_INSIDE.finditer(text):
                 pre = m.group("pre").split()
-                while pre and not pre[0][0].isupper():
+                while pre and not (pre[0][0].isupper() or (lc and pre[0] not in self._english)):
                     pre.pop(0)
-                if pre and self._placeish(pre + m.group(0)[len(m.group("pre")) :].split()[1:], need_unknown=False):
+                if pre and self._placeish(pre + m.group(0)[len(m.group("pre")) :].split()[1:], False, lc):
                     start = m.start("pre") + m.group("pre").rfind(" ".join(pre))
-                    yield start, self._extend(text, m.end())
+                    yield start, self._extend(text, m.end(), lc)
         for m in _US_STREET.finditer(text):
             # '370 3911 Fourth Avenue Suite 697 Apt. 397, Mora de Rubielos, Spain 16200'
-            end = self._extend(text, m.end())
+            end = self._extend(text, m.end(), lc)
             if end > m.end():
                 yield m.start(), end
         for m in _INTL_CORE.finditer(text):
             street = m.group("street").split()
-            if not self._placeish(street, need_unknown=True):
+            if not self._placeish(street, True, lc):
                 continue
-            yield m.start(), self._extend(text, m.end())
+            yield m.start(), self._extend(text, m.end(), lc)
         for m in _NUM_NUM_STREET.finditer(text):
-            found = self._num_num_street(text, m)
+            found = self._num_num_street(text, m, lc)
+            if found is not None:
+                yield found
+        for m in _STREET_NUMBER.finditer(text):
+            found = self._street_then_number(text, m, lc)
             if found is not None:
                 yield found
 
-    def _num_num_street(self, text: str, m: object) -> tuple[int, int] | None:
+    def _street_then_number(self, text: str, m: object, lc: bool) -> tuple[int, int] | None:
+        street_words: list[str] = m.group("street").split()  # type: ignore[attr-defined]
+        # from the first street word on ('lives on Via Tasso 129' -> 'Via Tasso 129')
+        first = next((k for k, w in enumerate(street_words) if self._streetish(w.lower())), None)
+        if first is None:
+            return None
+        kept = street_words[first:]
+        if first == len(street_words) - 1 and first > 0:
+            # the street word after the name ('Király u. 15.', 'Váci út 12'): the capitalised words before it
+            k = first
+            while k > 0 and street_words[k - 1][0].isupper() and street_words[k - 1].lower() not in self._english:
+                k -= 1
+            kept = street_words[k:]
+        if not all(w[0].isupper() or lc or w.lower().strip(".") in self._connectors or self._streetish(w.lower())
+                   for w in kept):
+            return None
+        if len(kept) == 1 and not kept[0].lower().endswith(self._endings):
+            return None  # 'Via 3', 'Calle 5': a street word alone before a number is not enough
+        start = m.start("street") + m.group("street").rfind(" ".join(kept))  # type: ignore[attr-defined]
+        return start, self._extend(text, m.end(), lc)  # type: ignore[attr-defined]
+
+    def _num_num_street(self, text: str, m: object, lc: bool) -> tuple[int, int] | None:
         street_words = m.group("street").split()  # type: ignore[attr-defined]
         # the street words run to a street word ('Avenue', 'Lane') or start with one ('Rue')
         cut = next((k for k, w in enumerate(street_words) if w.lower().strip(".") in self._street_words), None)
         if cut is None:
-            return None
+            # '94941 2505 Heatherleigh Suite 620': number, number, a name and a unit
+            unit = next((k for k, w in enumerate(street_words) if _UNIT_WORD.fullmatch(w)), None)
+            if not unit or not self._placeish(street_words[:unit], True, lc):
+                return None
+            joined = " ".join(street_words[:unit])
+            return m.start(), self._extend(text, m.start("street") + len(joined), lc)  # type: ignore[attr-defined]
         keep = street_words[: cut + 1] if cut > 0 else street_words
         if cut > 0:
             # 'Devon Street West', 'Crown Street Kishiev Squares': capitalised words after it
             for w in street_words[cut + 1 :]:
-                if not w[0].isupper() or _UNIT_RX.fullmatch(w) or w.lower() in ("suite", "apt", "apt.", "unit"):
+                if not (w[0].isupper() or lc) or _UNIT_RX.fullmatch(w) or w.lower() in ("suite", "apt", "apt.", "unit"):
                     break
                 keep.append(w)
         if cut == 0:
@@ -171,20 +214,20 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
             for w in street_words[1:]:
                 if _UNIT_WORD.fullmatch(w):
                     break
-                if w.lower() in self._connectors or w[0].isupper():
+                if w.lower() in self._connectors or w[0].isupper() or (lc and w not in self._english):
                     keep.append(w)
                 else:
                     break
         joined = " ".join(keep)
         if joined != m.group("street")[: len(joined)]:  # type: ignore[attr-defined]
             return None
-        return m.start(), self._extend(text, m.start("street") + len(joined))  # type: ignore[attr-defined]
+        return m.start(), self._extend(text, m.start("street") + len(joined), lc)  # type: ignore[attr-defined]
 
-    def _extend(self, text: str, end: int) -> int:
+    def _extend(self, text: str, end: int, lc: bool = False) -> int:
         """Past up to seven unit, city, region, country or postcode parts after the street."""
         after_unit = _ENDS_IN_UNIT.search(text, max(0, end - 24), end) is not None
         rest = _REST_OF_LINE.match(text, end)
-        if rest is not None and all(w[0].isupper() for w in rest.group("part").split()):
+        if rest is not None and all(w[0].isupper() or lc for w in rest.group("part").split()):
             end = rest.end()  # 'Devon Street West', 'Kimberly Way Laidlaw Green' up to the line break
         after_comma = False
         for _ in range(7):
@@ -195,7 +238,7 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
             if after_unit:
                 after_unit = False
                 spaced = _SPACED_PLACE.match(text, end)
-                if spaced is not None and self._placeish(spaced.group("part").split(), need_unknown=False):
+                if spaced is not None and self._placeish(spaced.group("part").split(), False, lc):
                     end = spaced.end()
                     continue
             number = _NUMERIC_PART.match(text, end)
@@ -212,7 +255,7 @@ class SafebotAddressBlockRecognizer(SafebotRecognizer):
             if parts[0].lower() == "nan":
                 end = part.end()  # an empty field exported as 'nan' in a pasted address block
                 continue
-            if not after_unit and not self._placeish(parts, need_unknown=False):
+            if not after_unit and not self._placeish(parts, False, lc):
                 break
             end = part.end()
         return end

@@ -16,6 +16,7 @@ Census names that are far more often ordinary words (data/common_name_words.txt:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from safebot.redaction.recognizers.budget import IGNORECASE, Rx, compile_rx
@@ -40,26 +41,58 @@ _STRONG_CUE = compile_rx(
 )
 _WEAK_CUE = compile_rx(
     r"(?:\bi\s+am|\bi'm|\bim|\bthis\s+is|\bit's|\bits|\bregards,?|\bthanks,?|\bcheers,?|"
-    r"\bbest,?|\bhi,?|\bhello,?|\bdear)\s+",
+    r"\bbest,?|\bhi,?|\bhello,?|\bdear|\bsays|\bsaid|\baccording\s+to)\s+",
     IGNORECASE,
 )
 
 WORD = compile_rx(r"[^\W\d_](?:[^\W\d_]|['’\-](?=[^\W\d_]))*")
 _PART_SPLIT = compile_rx(r"['’\-]")
 _IRISH_SCOTS = compile_rx(r"(?:o['’]|mc|mac|d['’]|n['’])[^\W\d_]{2,}$")
-_POSSESSIVE = compile_rx(r"['’]s$")
 _LIST_SEP = compile_rx(r",[ \t]+(?:and[ \t]+)?|[ \t]+and[ \t]+")
 _CAP_BEFORE = compile_rx(r"[^\W\d_][\w'’\-]*[ \t]+$")  # a capitalised word right before: 'Corner Becker'
 _CAP_AFTER = compile_rx(r"[ \t]+[^\W\d_a-z]")  # 'and Abt Associates', 'Lucid and Loveland Technologies'
 _BEFORE_CUE = compile_rx(
-    r"(?:^|(?<=[.!?\n]\s)|(?<=\n))(?P<name>[^\W\d_][^\W\d_'’\-]+)(?:[ \t]+lives[ \t]+(?:on|in|at)\b|,[ \t]+can[ \t]+i\b)",
+    r"(?:^|(?<=[.!?\n]\s)|(?<=\n))(?P<name>[^\W\d_][^\W\d_'’\-]+)(?:[ \t]+lives[ \t]+(?:on|in|at)\b|,[ \t]+can[ \t]+i\b"
+    r"|[ \t]+(?:began|had\s+given|has\s+been|wrote|told\s+me|will\s+be)\b)",
     IGNORECASE,
 )
+# A speaker's name at the start of a line: 'Vsevolod: "Who are you?"', '>Zuzana: I think'
+_SPEAKER = compile_rx(r"(?:^|(?<=\n))[ \t>]*(?P<name>[^\W\d_][^\W\d_'’\-]+):[ \t]*(?=[\"“'’]|[^\W\d_])")
 _INITIAL = compile_rx(r"[ \t]+[^\W\d_]\.?[ \t]+")
+
+
+def _plain(word: str) -> str:
+    """'josé' -> 'jose', 'müller' -> 'muller': the census lists are unaccented."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def _parts(word: str) -> list[str]:
     return [p for p in _PART_SPLIT.split(word) if p]
+
+
+class _Word:
+    """A word of the message, a possessive's "'s" cut off: "Szczepańska's" is judged, and
+    redacted, as 'Szczepańska' (an English 's' would make any name look like a word)."""
+
+    __slots__ = ("_end", "_start", "_text", "possessive")
+
+    def __init__(self, m: object) -> None:
+        text: str = m.group(0)  # type: ignore[attr-defined]
+        self._start: int = int(m.start())  # type: ignore[attr-defined]
+        self.possessive = len(text) > 3 and text[-2] in "'’" and text[-1] == "s"
+        self._text = text[:-2] if self.possessive else text
+        self._end = self._start + len(self._text)
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self, _: int = 0) -> str:
+        return self._text
 
 
 def _cue_ends(rx: Rx, lower: str) -> set[int]:
@@ -95,7 +128,7 @@ class SafebotNameRecognizer(SafebotRecognizer):
     def is_first(self, w: str) -> bool:
         if w in self.common:
             return False
-        if w in self.first:
+        if w in self.first or _plain(w) in self.first:
             return True
         parts = _parts(w)
         # 'jean-baptiste', 'mary-jane': a census first name joined to another name part.
@@ -107,7 +140,7 @@ class SafebotNameRecognizer(SafebotRecognizer):
         if w in self.common:
             return False
         parts = _parts(w)
-        if any(p in self.last for p in parts if len(p) > 1):
+        if any(p in self.last or _plain(p) in self.last for p in parts if len(p) > 1):
             return True
         return bool(_IRISH_SCOTS.match(w))
 
@@ -131,9 +164,8 @@ class SafebotNameRecognizer(SafebotRecognizer):
 
     def _find(self, text: str, lower: str) -> Iterable[tuple[int, int, float]]:
         yield from self._listed(text)
-        if "lives" in lower or "can" in lower:
-            yield from self._before_cue(text)
-        words_ = list(WORD.finditer(lower))
+        yield from self._before_cue(text)
+        words_ = [_Word(m) for m in WORD.finditer(lower)]
         if not words_:
             return
         strong_at, weak_at = _cue_ends(_STRONG_CUE, lower), _cue_ends(_WEAK_CUE, lower)
@@ -143,14 +175,14 @@ class SafebotNameRecognizer(SafebotRecognizer):
             start = words_[i].start()
             strong = start in strong_at
             weak = not strong and start in weak_at
-            nxt = self._next(lower, words_, i)
+            nxt = self._next(lower, words_, i) if not words_[i].possessive else None
             score = 0.0
             if nxt is not None and self._case_breaks(text, words_, i, i + 1):
                 nxt = None  # 'Walker began': a capitalised word and a lower-case one are not one name
             if self.is_first(w) and nxt is not None and (self.is_last(nxt) or self.is_unknown(nxt)):
                 score = self._strong_score if strong or weak else self._plain_score
             elif strong and w not in self.common and (
-                self.name_part(w) or len(w) >= 2 and w not in self.common_english
+                self.name_part(w) or (len(w) >= 2 and w not in self.common_english)
             ):
                 score = self._strong_score
             elif self._capitalised_pair(text, words_, i) and nxt is not None and (
@@ -169,13 +201,11 @@ class SafebotNameRecognizer(SafebotRecognizer):
                 i += 1
                 continue
             end = i
-            while end - i < 3:
+            while end - i < 3 and not words_[end].possessive:  # "Marcil's Cautionary Tales"
                 follow = self._next(lower, words_, end)
                 if follow is None or not self.continues_name(follow) or self._case_breaks(text, words_, i, end + 1):
                     break
                 end += 1
-                if _POSSESSIVE.search(follow):
-                    break  # "Marcil's Cautionary Tales": a possessive ends the name
             yield words_[i].start(), words_[end].end(), score
             i = end + 1
 
@@ -208,27 +238,30 @@ class SafebotNameRecognizer(SafebotRecognizer):
                 continue
             items = [m.group(0) for m in chain]
             if not all(
-                w[1:].islower() and w.lower() not in self.common or w.lower() in self.last
+                (w[1:].islower() and w.lower() not in self.common) or w.lower() in self.last
                 for w in items
-            ) or not all(self.name_part(w.lower()) for w in items):
+            ) or not all(self.name_part(w.lower()) or w.lower() in self.last for w in items):
                 continue
             # a census surname among them, and one that is not an English word ('Kadiev and Adams');
-            # no city or country ('Frankfurt and Zurich', 'Orlando and Houston' stay readable)
+            # not a list of places ('Frankfurt and Zurich', 'Orlando and Houston' stay readable),
+            # though a surname may also name a town ('Abramovich and Wilson')
             if not any(w.lower() in self.last for w in items) or not any(self._surname(w) for w in items):
                 continue
-            if any(w.lower() in self._places for w in items):
+            if not any(self._surname(w) and w.lower() not in self._places for w in items):
                 continue
             for m in chain:
                 yield m.start(), m.end(), self._plain_score
 
     def _before_cue(self, text: str) -> Iterable[tuple[int, int, float]]:
-        """A capitalised name-like word before 'lives on', ', can I ...': 'Sandra lives on Via
-        Tasso', 'Danial, can I please speak to your boss?'."""
-        for m in _BEFORE_CUE.finditer(text):
-            w = m.group("name")
-            lw = w.lower()
-            if w[1:].islower() and lw not in self.common and (self.is_first(lw) or self.is_unknown(lw)):
-                yield m.start("name"), m.end("name"), self._weak_score
+        """A capitalised name-like word before 'lives on', ', can I ...', 'began', 'had given'
+        ('Sandra lives on Via Tasso', 'Danial, can I please speak to your boss?'), or alone at
+        the start of a line before a colon, as a speaker ('Vsevolod: "Who are you?"')."""
+        for rx in (_BEFORE_CUE, _SPEAKER):
+            for m in rx.finditer(text):
+                w = m.group("name")
+                lw = w.lower()
+                if w[1:].islower() and lw not in self.common and (self.is_first(lw) or self.is_unknown(lw)):
+                    yield m.start("name"), m.end("name"), self._weak_score
 
     def _with_initial(self, text: str, words_: list, i: int) -> bool:  # type: ignore[type-arg]
         if i + 2 >= len(words_):

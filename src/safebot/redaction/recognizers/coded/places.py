@@ -10,7 +10,11 @@ from importlib import resources
 
 from safebot.redaction.recognizers.budget import IGNORECASE, compile_rx
 from safebot.redaction.recognizers.engines.base import SafebotRecognizer
-from safebot.redaction.recognizers.vocabulary import census_first_names, english_words
+from safebot.redaction.recognizers.vocabulary import (
+    census_first_names,
+    census_last_names,
+    english_words,
+)
 from safebot.redaction.recognizers.words import alternation, entries, words
 
 __all__ = ["SafebotPlaceCueRecognizer", "SafebotPlaceGazetteerRecognizer", "place_names"]
@@ -45,15 +49,19 @@ class SafebotPlaceCueRecognizer(SafebotRecognizer):
     'grew up in', 'lives in' ('Tjæreborg', 'NAANTALI'). Codes of three capitals ('JFK') and
     words with digits are never places here."""
 
-    def __init__(self, entity: str, name: str, *, score: float = 0.85, priority: int = 50) -> None:
+    def __init__(
+        self, entity: str, name: str, *, score: float = 0.85, weak_score: float = 0.8, priority: int = 50
+    ) -> None:
         super().__init__(entity, name, priority=priority)
-        self._score = score
+        self._score, self._weak = score, weak_score
         verbs = alternation(entries("place_cue_verbs"))
         self._cue = compile_rx(
             rf"(?:\b{verbs}(?:\s+(?:here|there|back))?\s+(?:from|in|to|at|of|is)?)\s+$", IGNORECASE
         )
+        self._weak_cue = compile_rx(rf"\b{alternation(entries('place_prepositions'))}\s+$", IGNORECASE)
         self._english = english_words(20000)
         self._first = census_first_names()
+        self._last = census_last_names()
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float, int]]:
         for m in _WORD.finditer(text):
@@ -63,13 +71,17 @@ class SafebotPlaceCueRecognizer(SafebotRecognizer):
             lw = w.lower()
             if lw in self._english or lw in self._first:
                 continue
-            if not self._cue.search(lower, max(0, m.start() - 40), m.start()):
+            if self._cue.search(lower, max(0, m.start() - 40), m.start()):
+                score = self._score
+            elif lw not in self._last and self._weak_cue.search(lower, max(0, m.start() - 20), m.start()):
+                score = self._weak
+            else:
                 continue
             end = m.end()
             more = _PLACE_TAIL.match(text, end)
             if more is not None:
                 end = more.end()
-            yield m.start(), end, self._score, 0
+            yield m.start(), end, score, 0
 
 
 class SafebotPlaceGazetteerRecognizer(SafebotRecognizer):

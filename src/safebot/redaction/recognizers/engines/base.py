@@ -22,11 +22,11 @@ from typing import Any
 from safebot.redaction._imports import import_nlp_stack
 
 import_nlp_stack()  # before presidio_analyzer below
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult  # noqa: E402
+from presidio_analyzer.nlp_engine import NlpArtifacts  # noqa: E402
 
-from safebot.redaction.recognizers.budget import Rx, compile_rx
-from safebot.redaction.recognizers.words import alternation, expand
+from safebot.redaction.recognizers.budget import Rx, compile_rx  # noqa: E402
+from safebot.redaction.recognizers.words import alternation, expand  # noqa: E402
 
 __all__ = [
     "CUE_KEY",

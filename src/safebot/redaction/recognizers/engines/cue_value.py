@@ -56,6 +56,8 @@ class SafebotCueValueRecognizer(SafebotRecognizer):
         super().__init__(entity, name, min_digits=min_digits, priority=priority)
         self._letter_groups = letter_groups
         self._common = english_words(5000) | frozenset(w.lower() for w in expand(filler))
+        # a value of letters alone ('GKMYPYVYP', a German passport) must not be a word
+        self._words = english_words(40000) | self._common
         self._filler = frozenset(w.lower() for w in expand(filler))
         alternatives = "|".join(f"(?:{c})" for c in cues)
         self._cue = compile_rx(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z])", IGNORECASE)
@@ -139,7 +141,7 @@ class SafebotCueValueRecognizer(SafebotRecognizer):
             value = "".join(canon[:k]).upper()
             if len(value) not in self._lengths:
                 continue
-            if self._need_digit and not any(c.isdigit() for c in value):
+            if not any(c.isdigit() for c in value) and (self._need_digit or value.lower() in self._words):
                 continue
             if self._reject is not None and self._reject(value):
                 continue
