@@ -241,6 +241,10 @@ class Outbox:
                 "customer_key_id": f"customer:{r.customer_id}" if r.customer_id else None,
                 "key_ref": delivery_key, "values": values,
             })
+        if not rows and rejected:
+            from safebot.notify.templates import ParamError
+
+            raise ParamError(rejected[0][1] if len(rejected) == 1 else f"every recipient was refused; the first: {rejected[0][1]}")
         request_hash = digest.hexdigest()
         with self.tx() as conn:
             existing = conn.execute(

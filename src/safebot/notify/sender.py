@@ -356,7 +356,7 @@ class Sender:
                 if i.code == _NUMBER_THROTTLE:
                     self.limiter.slow_down(self.number, 1.0)
                 elif i.code == _PAIR_THROTTLE:
-                    self.limiter.hold_recipient(i.contact_ref, max(6.0, self.config.per_recipient_seconds))
+                    self.limiter.hold_recipient(i.contact_ref, max(1.0, self.config.per_recipient_seconds))
                 conn.execute(update(d).where(d.c.id == i.id, d.c.lease_owner == owner).values(
                     lease_owner=None, lease_until=None, not_before=t + backoff, published_at=t,
                     error_code=i.code, error_title=_title(i), updated_at=stamp))
@@ -376,7 +376,7 @@ class Sender:
     def _backoff(self, item: _Item) -> float:
         base = 1.0 if item.code in (_NUMBER_THROTTLE, None) else 2.0
         if item.code == _PAIR_THROTTLE:
-            base = max(6.0, self.config.per_recipient_seconds)
+            base = max(1.0, self.config.per_recipient_seconds)
         return float(min(300.0, base * 2 ** max(0, item.attempts - 1)))
 
     def _defer(self, deferred: Sequence[tuple[int, float]]) -> None:

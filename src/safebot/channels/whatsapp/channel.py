@@ -54,11 +54,17 @@ class WhatsAppChannel:
             self.secrets, problems = load_secrets(environ)
             if problems:
                 self.problem = "the WhatsApp channel is not configured: " + "; ".join(problems)
+        # Notifications (issue 10): statuses and replies to alerts reach the deliveries too.
+        from safebot.notify import notifier_for
+        from safebot.notify.whatsapp import NotifyHooks
+
+        hooks = NotifyHooks(notifier_for(bot), lambda wamid: message_ref(bot, "whatsapp", wamid))
         self.inbox = Inbox(
             bot.store,
             conversation_ref=lambda external: conversation_ref(bot, external),
             message_ref=lambda wamid: message_ref(bot, "whatsapp", wamid),
             phone_number_id=self.config.phone_number_id if self.config else None,
+            notify_hooks=hooks,
         )
         self.graph: GraphClient | None = None
         if self.ready:
@@ -73,6 +79,7 @@ class WhatsAppChannel:
                 unsupported_reply=self.config.unsupported_reply, metrics=metrics,
                 parallel=settings.whatsapp_parallel, lease_seconds=settings.whatsapp_lease_seconds,
                 poll_seconds=settings.whatsapp_poll_seconds, max_attempts=settings.whatsapp_max_attempts,
+                notify_hooks=hooks,
             )
 
     @property

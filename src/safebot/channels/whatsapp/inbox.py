@@ -86,6 +86,8 @@ class Claimed:
     text: Sensitive[str] | None
     #: the engine's conversation id (``whatsapp:<wa_id>``); None if the customer was erased
     external_id: Sensitive[str] | None
+    #: the message's keyed hash (notifications, issue 10: finds the alert a reply answers)
+    message_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,15 @@ class Inbox:
         conversation_ref: Callable[[str], str],
         message_ref: Callable[[str], str],
         phone_number_id: str | None = None,
+        notify_hooks: Any = None,
     ) -> None:
         self.store = store
         self._conversation_ref = conversation_ref
         self._message_ref = message_ref
         self.phone_number_id = phone_number_id
+        #: notifications (issue 10, safebot.notify.whatsapp.NotifyHooks): statuses and replies
+        #: to alerts also update deliveries, in this same transaction
+        self.notify_hooks = notify_hooks
 
     def __repr__(self) -> str:
         return "Inbox()"
@@ -130,12 +136,17 @@ class Inbox:
                 if isinstance(item, StatusUpdate):
                     if self._status(conn, item):
                         out.statuses[item.status] = out.statuses.get(item.status, 0) + 1
+                    if self.notify_hooks is not None:  # issue 10: the notification's delivery too
+                        self.notify_hooks.on_status(conn, item, self.message_ref(item.message_id))
                     continue
                 if self.phone_number_id and item.phone_number_id and item.phone_number_id != self.phone_number_id:
                     out.foreign += 1  # sent to another number of the same app: not ours to answer
                     continue
                 if self._message(conn, uow, item):
                     out.new[item.kind] = out.new.get(item.kind, 0) + 1
+                    if self.notify_hooks is not None:  # issue 10: a reply to an alert, tied to it
+                        self.notify_hooks.on_message(conn, item, self.message_ref(item.message_id),
+                                                     self._conversation_ref(external_id(item.wa_id.reveal())))
                 else:
                     out.duplicates += 1
         return out
@@ -235,7 +246,8 @@ class Inbox:
                 text = decrypt(key, row.payload, vault_aad(ref, f"whatsapp-inbound:{row.message_ref}"))
             address = self._address(conn, ref)
         return Claimed(int(row.id), ref, str(row.kind), int(row.attempts), text,
-                       None if address is None else Sensitive(external_id(address.reveal())))
+                       None if address is None else Sensitive(external_id(address.reveal())),
+                       message_ref=str(row.message_ref))
 
     def renew(self, row_id: int, owner: str, lease: float, *, outbound: bool = False) -> bool:
         """Extend a claim this worker holds; False if it lost it."""

@@ -56,8 +56,11 @@ class WhatsAppWorker:
         lease_seconds: float = 30.0,
         poll_seconds: float = 2.0,
         max_attempts: int = 5,
+        notify_hooks: Any = None,
     ) -> None:
         self.bot, self.inbox, self.graph = bot, inbox, graph
+        #: notifications (issue 10, safebot.notify.whatsapp.NotifyHooks): opt-outs, replies to alerts
+        self.notify_hooks = notify_hooks
         self._message_ref = message_ref
         self.unsupported_reply = unsupported_reply
         self.metrics = metrics
@@ -180,12 +183,21 @@ class WhatsAppWorker:
         if claimed.kind == "unsupported" or claimed.text is None:
             return to_messages((self.unsupported_reply,))
         assert claimed.external_id is not None
+        # Notifications (issue 10): an opt-out word is recorded and confirmed here, without a
+        # turn; a reply tied to an alert runs its turn with slots naming the delivery.
+        slots = None
+        if self.notify_hooks is not None:
+            action = await anyio.to_thread.run_sync(self._notify_inbound, claimed)
+            if action.replies is not None:
+                return to_messages(action.replies)
+            slots = dict(action.slots) or None
         started = time.perf_counter()
         error = blocked = False
         if self.metrics is not None:
             self.metrics.turns_running.labels(CHANNEL).inc()
         try:
-            result = await self.bot.handle(claimed.external_id.reveal(), claimed.text.reveal(), channel=CHANNEL)
+            result = await self.bot.handle(claimed.external_id.reveal(), claimed.text.reveal(), channel=CHANNEL,
+                                           slots=slots)
             blocked = bool(result.blocked)
         except BaseException:
             error = True
@@ -195,6 +207,13 @@ class WhatsAppWorker:
                 self.metrics.turns_running.labels(CHANNEL).dec()
                 self.metrics.observe_turn(CHANNEL, time.perf_counter() - started, blocked=blocked, error=error)
         return to_messages(result.replies, getattr(result, "buttons", ()))
+
+    def _notify_inbound(self, claimed: Claimed) -> Any:
+        assert claimed.text is not None and claimed.external_id is not None
+        external = claimed.external_id.reveal()
+        return self.notify_hooks.before_turn(
+            conversation_ref=claimed.conversation_ref, message_ref=claimed.message_ref, text=claimed.text.reveal(),
+            form_open=lambda: self.bot.state(external).form is not None)
 
     async def _renew(self, row_id: int, *, outbound: bool) -> None:
         while True:
