@@ -18,6 +18,9 @@ AuditEvent = Literal[
     # written by safebot.audit, safebot.retention and safebot.erasure (issue 11): ``detail``
     # holds their counts, positions and signatures
     "checkpoint", "retention", "erasure",
+    # issue 12: a span scored just below its threshold (type, recognizer, score), and a page of
+    # the compliance console served (``detail``: the viewer's key name and id, the filters)
+    "near_miss", "console_viewed",
 ]
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 from safebot.errors import RedactionError, RedactionTimeout
 from safebot.redaction import _seal
 from safebot.redaction.audit import AuditRecord, AuditSink
+from safebot.redaction.detect.detector import NearMiss
 from safebot.redaction.detector import Detection, Detector
 from safebot.redaction.policy import DESTINATIONS, Destination, Policy
 from safebot.redaction.treatments import render
@@ -58,10 +59,11 @@ class Analysis:
     (['CREDIT_CARD'], False)
     """
 
-    __slots__ = ("_blocked", "_detections", "_raw", "_reason", "_seal")
+    __slots__ = ("_blocked", "_detections", "_near", "_raw", "_reason", "_seal")
 
     _raw: Sensitive[str]
     _detections: tuple[Detection, ...]
+    _near: tuple[NearMiss, ...]
     _blocked: bool
     _reason: str | None
     _seal: bytes
@@ -87,6 +89,11 @@ class Analysis:
         return frozenset(d.entity_type for d in self._detections)
 
     @property
+    def near_misses(self) -> tuple[NearMiss, ...]:
+        """Spans scored just below their threshold (left unredacted): for the audit trail."""
+        return self._near
+
+    @property
     def blocked(self) -> bool:
         return self._blocked
 
@@ -96,12 +103,16 @@ class Analysis:
         return self._reason
 
 
-def _analysis(raw: str, detections: Sequence[Detection], *, blocked: bool = False, reason: str | None = None) -> Analysis:
+def _analysis(
+    raw: str, detections: Sequence[Detection], *, blocked: bool = False, reason: str | None = None,
+    near: Sequence[NearMiss] = (),
+) -> Analysis:
     out = object.__new__(Analysis)
     setter = object.__setattr__
     kept = tuple(sorted(detections, key=lambda d: (d.start, d.end)))
     setter(out, "_raw", Sensitive(raw))
     setter(out, "_detections", kept)
+    setter(out, "_near", tuple(near))
     setter(out, "_blocked", blocked)
     setter(out, "_reason", reason)
     setter(out, "_seal", _seal.seal(_analysis_fields(raw, kept, blocked)))
@@ -187,9 +198,12 @@ class Redactor:
             raise TypeError("analyze takes a str")
         try:
             detections = self.detector.detect(text)
+            # From the same pass (the detector keeps them with its cached result); a detector
+            # that overrides detect() decides alone what is found, and has none.
+            near = self.detector.near_misses(text) if type(self.detector).detect is Detector.detect else ()
         except Exception as exc:  # noqa: BLE001 - any failure blocks the text
             return self._blocked(text, exc)
-        return _analysis(text, detections)
+        return _analysis(text, detections, near=near)
 
     def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
         """Detect on a batch (spaCy NER batched). A failure blocks only its own text."""

@@ -41,6 +41,7 @@ from safebot.redaction.types import RedactedText, _mint, canonical_value
 from safebot.sensitive import Sensitive
 
 if TYPE_CHECKING:  # pragma: no cover
+    from safebot.redaction.detect.detector import NearMiss
     from safebot.redaction.detector import Detection
     from safebot.redaction.redactor import Analysis, Redactor
 
@@ -258,13 +259,26 @@ class RedactionSession:
                             reason=analysis.reason)
             )
             return Inbound(self, analysis, ())
+        near = analysis.near_misses
         expected = set(self._expected)
         if self._memory.pending:
             expected.add(self._memory.pending)
         analysis = self._with_expected(analysis, frozenset(expected))
         analysis = self._with_partials(analysis)
         self._memory.pending = self._unfinished(analysis)
+        self._near_misses(near, analysis)
         return Inbound(self, analysis, self._number(analysis))
+
+    def _near_misses(self, near: Sequence[NearMiss], analysis: Analysis) -> None:
+        """One ``near_miss`` audit record per span of the customer's message scored just below
+        its threshold and not redacted after all: its type, recognizer and score only."""
+        for n in near:
+            if any(n.start < d.end and d.start < n.end for d in analysis._detections):
+                continue
+            self._records.append(
+                AuditRecord("near_miss", self.policy_hash, entity_type=n.entity_type, recognizer=n.recognizer,
+                            score=round(n.score, 3), conversation_id=self.conversation_ref)
+            )
 
     def _with_expected(self, analysis: Analysis, expected: frozenset[str]) -> Analysis:
         """Treat a bare answer to a question about a PII field as that entity.
