@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 from safebot.channels.whatsapp.channel import WhatsAppChannel
 from safebot.channels.whatsapp.webhook import webhook_router
+from safebot.console import console_router
 from safebot.errors import ChannelError
 from safebot.serve.engine_hooks import attach_sink, entity_types, max_message_chars
 from safebot.serve.limits import BodyLimits
@@ -104,6 +105,7 @@ def create_app(
     app.state.whatsapp = whatsapp
     routers = [rest_router(state), webhook_router(whatsapp), ops_router(state, whatsapp.ready)]
     routers.append(notifications_router(state))  # issue 10: /v1/notifications
+    routers.append(console_router(state))  # issue 12: /console (HTML, compliance role)
     for router in routers:
         app.include_router(router)
     # The concrete routes (FastAPI keeps included routers as opaque entries in app.routes).
