@@ -141,32 +141,71 @@ def policy_test(
         raise typer.Exit(1)
 
 
-@policy_app.command("explain")
-def policy_explain(
-    policy_file: Annotated[Path, typer.Argument(help="policy YAML file")],
-    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to a file instead of stdout")] = None,
-) -> None:
-    """A readable Markdown report of a policy: entities, recognizers, treatment per destination."""
-    from safebot.redaction.policy import load_policy
-    from safebot.redaction.report import explain
+#: exit status of `safebot policy diff` when a change loosens protection (CI requires a sign-off)
+DIFF_LOOSENS = 1
 
-    text = explain(load_policy(policy_file))
+
+def _format_option(value: str) -> str:
+    if value not in ("md", "html"):
+        _fail(f"--format must be md or html, not {value!r}")
+    return value
+
+
+def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
 
 
+@policy_app.command("explain")
+def policy_explain(
+    policy_file: Annotated[Path, typer.Argument(help="policy YAML file")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (Markdown) or html (one self-contained page)")] = "md",
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to a file instead of stdout")] = None,
+) -> None:
+    """A policy as a reviewer reads it: entities, every recognizer, treatment per destination,
+    the allow-list; as html also a worked example per entity run through the real redactor."""
+    from safebot.redaction.policy import load_policy
+
+    _format_option(fmt)
+    policy = load_policy(policy_file)
+    if fmt == "html":
+        from safebot.console.commands import explain_html
+
+        _emit(explain_html(policy), out)
+    else:
+        from safebot.redaction.report import explain
+
+        _emit(explain(policy), out)
+
+
 @policy_app.command("diff")
 def policy_diff(
     old: Annotated[Path, typer.Argument(help="the policy as it is")],
     new: Annotated[Path, typer.Argument(help="the proposed policy")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (Markdown) or html (one self-contained page)")] = "md",
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="write to a file instead of stdout")] = None,
 ) -> None:
-    """What a policy change does to each destination (Markdown)."""
+    """What a policy change does to each destination; changes that loosen protection (an entity
+    removed, a treatment weakened, a threshold raised, an allow-list entry added...) first.
+    Exit status 1 when any change loosens protection, so CI can require a sign-off."""
     from safebot.redaction.policy import load_policy
-    from safebot.redaction.report import diff
+    from safebot.redaction.report import changes, diff, loosens
 
-    sys.stdout.write(diff(load_policy(old), load_policy(new)))
+    _format_option(fmt)
+    before, after = load_policy(old), load_policy(new)
+    found = changes(before, after)
+    if fmt == "html":
+        from safebot.console.pages import diff_page
+
+        _emit(diff_page(before, after, old_label=str(old), new_label=str(new), found=found), out)
+    else:
+        _emit(diff(before, after), out)
+    if loosens(found):
+        n = sum(c.effect == "loosens" for c in found)
+        typer.echo(f"{n} change(s) loosen protection: a compliance sign-off is needed", err=True)
+        raise typer.Exit(DIFF_LOOSENS)
 
 
 def _load_bot(bot_dir: Path, **kwargs: object) -> Bot:
@@ -337,6 +376,16 @@ def _register_serving() -> None:
 
 
 _register_serving()
+
+
+def _register_console() -> None:
+    """`safebot report` (issue 12; its code is in safebot.console.commands)."""
+    from safebot.console.commands import report_command
+
+    app.command("report")(report_command)
+
+
+_register_console()
 
 
 def _register_notifications() -> None:
