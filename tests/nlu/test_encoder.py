@@ -166,3 +166,30 @@ assert not any(m.split(".")[0] in ("torch", "transformers") for m in sys.modules
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "lost"
+
+
+def test_serving_a_saved_model_needs_onnx_runtime_only(tmp_path: Path) -> None:
+    # Importing the onnx package (which writes graphs) or scikit-learn (which fits) takes
+    # seconds; loading a trained model and classifying needs neither, nor torch.
+    from safebot.nlu import IntentClassifier
+
+    clf = IntentClassifier.train(
+        [("what is my balance", "balance"), ("how much money do i have", "balance"),
+         ("i lost my card", "lost"), ("my card was stolen", "lost")],
+        encoder="minilm",
+    )
+    clf.save(tmp_path / "model.npz")
+    get_encoder().model_path  # the converted encoder is in the cache already  # noqa: B018
+    code = f"""
+import sys
+from safebot.nlu import IntentClassifier
+clf = IntentClassifier.load({str(tmp_path / "model.npz")!r})
+print(clf.predict("my card is gone").intent)
+heavy = {{m.split(".")[0] for m in sys.modules}} & {{"onnx", "sklearn", "torch", "transformers"}}
+assert not heavy, heavy
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "lost"

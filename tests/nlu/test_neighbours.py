@@ -29,7 +29,7 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 def test_close_to_exact_similarity(data: tuple[np.ndarray, np.ndarray], k: int) -> None:
     refs, queries = data
     exact = knn_similarity(queries, refs, k)
-    got = DenseNeighbours(refs, k)(queries)
+    got = DenseNeighbours.build(refs)(queries, k)
     assert got.shape == exact.shape == (64,)
     assert np.abs(got - exact).max() < 0.005
     assert np.corrcoef(got, exact)[0, 1] > 0.999  # the ordering of queries is kept
@@ -37,15 +37,19 @@ def test_close_to_exact_similarity(data: tuple[np.ndarray, np.ndarray], k: int) 
 
 def test_a_row_does_not_depend_on_its_batch(data: tuple[np.ndarray, np.ndarray]) -> None:
     refs, queries = data
-    knn = DenseNeighbours(refs, 5)
-    together = knn(queries)
-    alone = np.concatenate([knn(queries[i : i + 1]) for i in range(len(queries))])
+    knn = DenseNeighbours.build(refs)
+    together = knn(queries, 5)
+    alone = np.concatenate([knn(queries[i : i + 1], 5) for i in range(len(queries))])
     np.testing.assert_allclose(together, alone, atol=1e-6)
-    assert knn(queries[:0]).shape == (0,)
+    assert knn(queries[:0], 5).shape == (0,)
+    # The saved graph rebuilds the same index without the onnx package.
+    again = DenseNeighbours(knn.graph)
+    assert (again.dim, again.size) == (384, 1000)
+    np.testing.assert_array_equal(again(queries, 5), together)
 
 
 def test_k_larger_than_the_references_and_bad_input() -> None:
     refs = _unit(np.eye(3, 8) + 0.01)
-    assert DenseNeighbours(refs, 10)(refs).shape == (3,)
+    assert DenseNeighbours.build(refs)(refs, 10).shape == (3,)
     with pytest.raises(ValueError):
-        DenseNeighbours(np.zeros((0, 8), dtype=np.float32), 5)
+        DenseNeighbours.build(np.zeros((0, 8), dtype=np.float32))

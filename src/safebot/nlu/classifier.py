@@ -105,7 +105,8 @@ class _Model:
     temperature: float = 1.0
     point: OperatingPoint = field(default_factory=lambda: OperatingPoint(-math.inf, 1.0))
     composer: Composer | None = None  # set when the training labels had multi-intents
-    _knn: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    knn_graph: bytes | None = field(default=None, repr=False, compare=False)  # saved 8-bit index
+    _knn: Any = field(default=None, repr=False, compare=False)
     _knn_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -130,19 +131,27 @@ class _Model:
 
     def knn(self, queries: Any, k: int) -> npt.NDArray[np.float64]:
         """Mean cosine similarity of unit-norm query rows to their ``k`` nearest refs."""
-        import numpy as np
         import scipy.sparse as sp
 
         if sp.issparse(self.refs) or not _onnxruntime_available():
             return knn_similarity(queries, self.refs, k)
-        with self._knn_lock:
-            index = self._knn.get(k)
-            if index is None:
-                from safebot.nlu.neighbours import DenseNeighbours
-
-                index = self._knn[k] = DenseNeighbours(np.asarray(self.refs), k)
-        result: npt.NDArray[np.float64] = index(queries)
+        result: npt.NDArray[np.float64] = self.neighbours()(queries, k)
         return result
+
+    def neighbours(self) -> Any:
+        """The 8-bit k-NN index over ``refs``, built (or read from the saved model) once."""
+        import numpy as np
+
+        from safebot.nlu.neighbours import DenseNeighbours
+
+        with self._knn_lock:
+            if self._knn is None:
+                if self.knn_graph is not None:
+                    self._knn = DenseNeighbours(self.knn_graph)
+                else:
+                    self._knn = DenseNeighbours.build(np.asarray(self.refs))
+                    self.knn_graph = self._knn.graph
+            return self._knn
 
 
 class IntentClassifier:
@@ -363,6 +372,9 @@ class IntentClassifier:
         arrays = dict(arrays)
         arrays["coef"] = m.coef
         arrays["intercept"] = m.intercept
+        if not sp.issparse(m.refs) and _onnxruntime_available():
+            # The quantised k-NN graph, so that loading needs ONNX Runtime only (see neighbours.py).
+            arrays["knn_graph"] = np.frombuffer(m.neighbours().graph, dtype=np.uint8)
         if sp.issparse(m.refs):
             refs = sp.csr_matrix(m.refs)
             arrays["refs_data"], arrays["refs_indices"] = refs.data, refs.indices
@@ -427,6 +439,7 @@ class IntentClassifier:
             composer=(
                 Composer.from_state(meta["multi_intent"]) if meta.get("multi_intent") else None
             ),
+            knn_graph=arrays["knn_graph"].tobytes() if "knn_graph" in arrays else None,
         )
         return cls(model, enc, _config_from_json(meta["config"]))
 
@@ -583,7 +596,6 @@ def _score(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Decision values (n, n_classes) and the out-of-scope score (n,)."""
     import numpy as np
-    from sklearn.preprocessing import normalize
 
     # The two blocks of [sparse | w * embedding] @ coef, without building the stacked matrix
     # (scipy's hstack costs more than the arithmetic for one sentence).
@@ -596,12 +608,22 @@ def _score(
     has_oos = m.classes[-1] == _OOS_LABEL
     n_in = len(m.classes) - (1 if has_oos else 0)
     top = dec[:, :n_in].max(axis=1)
-    queries: Any = _unit_rows(emb) if emb is not None else normalize(sparse)
+    queries: Any = _unit_rows(emb) if emb is not None else _unit_sparse_rows(sparse)
     knn = m.knn(queries, cfg.oos.k)
     score = top + cfg.oos.knn * knn
     if has_oos:
         score = score - cfg.oos.oos * dec[:, -1]
     return dec, score
+
+
+def _unit_sparse_rows(x: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit L2 norm (sklearn's ``normalize``, without importing sklearn)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
 
 
 @functools.cache

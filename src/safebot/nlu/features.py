@@ -10,9 +10,10 @@ Fitted state is plain arrays and term lists (no pickle), see :meth:`Featuriser.s
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from safebot.nlu.placeholders import normalise_placeholders
@@ -65,20 +66,28 @@ def _f32() -> Any:
 
 
 class Featuriser:
-    """Fits the TF-IDF vocabularies and builds feature rows ``[word | char | w * embedding]``."""
+    """Fits the TF-IDF vocabularies and builds feature rows ``[word | char | w * embedding]``.
+
+    scikit-learn's ``TfidfVectorizer`` learns the vocabularies and IDF weights (training only);
+    rows are then computed by :class:`_FastTfidf` with the same analysers re-stated here, so
+    that a loaded model classifies without importing scikit-learn (seconds of start-up).
+    """
 
     def __init__(self, embedding_weight: float = 2.0) -> None:
         self.embedding_weight = embedding_weight
-        self._word: TfidfVectorizer | None = None
-        self._char: TfidfVectorizer | None = None
         self._fast: list[_FastTfidf] | None = None
+        self._char_min_df = 1
 
     def fit(self, texts: Sequence[str]) -> Featuriser:
         """Learn vocabularies and IDF weights from already prepared texts."""
         # min_df=2 drops one-off character n-grams (mostly typos) once there is enough data.
-        self._word = _word_vectorizer().fit(texts)
-        self._char = _char_vectorizer(2 if len(texts) >= 1000 else 1).fit(texts)
-        self._fast = None
+        self._char_min_df = 2 if len(texts) >= 1000 else 1
+        word = _word_vectorizer().fit(texts)
+        char = _char_vectorizer(self._char_min_df).fit(texts)
+        self._fast = [
+            _FastTfidf(word_grams, word.vocabulary_, [float(x) for x in word.idf_]),
+            _FastTfidf(char_wb_grams, char.vocabulary_, [float(x) for x in char.idf_]),
+        ]
         return self
 
     def sparse(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -91,10 +100,8 @@ class Featuriser:
         import numpy as np
         import scipy.sparse as sp
 
-        if self._word is None or self._char is None:
-            raise RuntimeError("Featuriser is not fitted")
         if self._fast is None:
-            self._fast = [_FastTfidf(self._word), _FastTfidf(self._char)]
+            raise RuntimeError("Featuriser is not fitted")
         indices: list[int] = []
         data: list[float] = []
         indptr = [0]
@@ -133,41 +140,74 @@ class Featuriser:
         """Return JSON-able metadata and arrays that :meth:`from_state` rebuilds this from."""
         import numpy as np
 
-        if self._word is None or self._char is None:
+        if self._fast is None:
             raise RuntimeError("Featuriser is not fitted")
         meta: dict[str, Any] = {
             "embedding_weight": self.embedding_weight,
-            "char_min_df": self._char.min_df,
+            "char_min_df": self._char_min_df,
         }
         arrays: dict[str, npt.NDArray[Any]] = {}
-        for name, vec in (("word", self._word), ("char", self._char)):
-            vocab = vec.vocabulary_
-            terms = sorted(vocab, key=vocab.__getitem__)
-            meta[f"{name}_terms"] = terms
-            arrays[f"{name}_idf"] = np.asarray(vec.idf_, dtype=np.float64)
+        for name, part in zip(("word", "char"), self._fast, strict=True):
+            meta[f"{name}_terms"] = part.terms()
+            arrays[f"{name}_idf"] = np.asarray(part.idf, dtype=np.float64)
         return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]) -> Featuriser:
-        """Rebuild a fitted featuriser saved with :meth:`state`."""
+        """Rebuild a fitted featuriser saved with :meth:`state` (no scikit-learn needed)."""
         self = cls(float(meta["embedding_weight"]))
-        word, char = _word_vectorizer(), _char_vectorizer(int(meta["char_min_df"]))
-        for name, vec in (("word", word), ("char", char)):
-            terms = meta[f"{name}_terms"]
-            vec.vocabulary_ = {t: i for i, t in enumerate(terms)}
-            vec.idf_ = arrays[f"{name}_idf"]
-        self._word, self._char = word, char
+        self._char_min_df = int(meta["char_min_df"])
+        self._fast = [
+            _FastTfidf(
+                analyse,
+                {t: i for i, t in enumerate(meta[f"{name}_terms"])},
+                [float(x) for x in arrays[f"{name}_idf"]],
+            )
+            for name, analyse in (("word", word_grams), ("char", char_wb_grams))
+        ]
         return self
+
+
+# -- the two analysers, as TfidfVectorizer runs them for the settings above -------------------
+# (lowercase, no accent stripping; words: token_pattern, 1-2-grams; characters: char_wb 2-5).
+# tests/nlu/test_features.py checks them against scikit-learn's own on varied text.
+_TOKEN = re.compile(r"(?u)\b\w+\b")
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def word_grams(text: str) -> list[str]:
+    """Word 1- and 2-grams of ``text`` (``TfidfVectorizer(ngram_range=(1, 2))``'s analyser)."""
+    tokens = _TOKEN.findall(text.lower())
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def char_wb_grams(text: str, min_n: int = 2, max_n: int = 5) -> list[str]:
+    """Character n-grams inside word boundaries, words padded with a space (``char_wb``)."""
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        w = f" {word} "
+        for n in range(min_n, max_n + 1):
+            if len(w) <= n:
+                grams.append(w)  # a short word counts once, whole
+                break
+            grams.extend(w[i : i + n] for i in range(len(w) - n + 1))
+    return grams
 
 
 class _FastTfidf:
     """``TfidfVectorizer.transform`` for one text (sublinear tf, idf, l2 norm), minus overhead."""
 
-    def __init__(self, vec: TfidfVectorizer) -> None:
-        self._analyse = vec.build_analyzer()
-        self._vocab: dict[str, int] = vec.vocabulary_
-        self._idf: list[float] = [float(x) for x in vec.idf_]
-        self.size = len(self._idf)
+    def __init__(
+        self, analyse: Callable[[str], list[str]], vocab: dict[str, int], idf: list[float]
+    ) -> None:
+        self._analyse = analyse
+        self._vocab = vocab
+        self.idf = idf
+        self.size = len(idf)
+
+    def terms(self) -> list[str]:
+        """The vocabulary in column order."""
+        return sorted(self._vocab, key=self._vocab.__getitem__)
 
     def __call__(self, text: str) -> tuple[list[int], list[float]]:
         counts: dict[int, int] = {}
@@ -177,7 +217,7 @@ class _FastTfidf:
             if col is not None:
                 counts[col] = counts.get(col, 0) + 1
         cols = sorted(counts)
-        vals = [(1.0 + math.log(counts[c])) * self._idf[c] for c in cols]
+        vals = [(1.0 + math.log(counts[c])) * self.idf[c] for c in cols]
         norm = math.sqrt(sum(v * v for v in vals))
         if norm > 0:
             vals = [v / norm for v in vals]

@@ -14,8 +14,8 @@ to 1). Unsigned x unsigned on purpose: with signed 8-bit weights the AVX2 kernel
 (error up to 0.03 measured). The same code scores held-out data in training and messages in
 serving, so the out-of-scope threshold is chosen on exactly the scores it is applied to.
 
->>> knn = DenseNeighbours(train_embeddings, k=5)     # doctest: +SKIP
->>> knn(query_embeddings).shape                      # doctest: +SKIP
+>>> knn = DenseNeighbours.build(train_embeddings)    # doctest: +SKIP
+>>> knn(query_embeddings, k=5).shape                 # doctest: +SKIP
 (3,)
 """
 
@@ -35,28 +35,51 @@ _ZERO = 128  # zero point of both operands: uint8 codes 1..255 around it
 class DenseNeighbours:
     """Mean cosine similarity of each query row to its ``k`` most similar reference rows.
 
-    Rows must be unit-norm (the encoder's embeddings are). Thread-safe.
+    Rows must be unit-norm (the encoder's embeddings are). Thread-safe. The quantised graph
+    (:attr:`graph`) is saved with a trained model, so that serving builds its session with
+    ONNX Runtime alone: importing the ``onnx`` package that writes the graph takes seconds.
     """
 
-    def __init__(self, refs: npt.NDArray[np.float32], k: int) -> None:
+    def __init__(self, graph: bytes) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # 0.15 ms of work: threads would only add hand-offs
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        self.graph = graph
+        self._session = ort.InferenceSession(
+            graph, sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        # Both sizes are written into the graph's declared shapes.
+        self.dim = int(self._session.get_inputs()[0].shape[1])
+        self.size = int(self._session.get_outputs()[1].shape[1])
+
+    @classmethod
+    def build(cls, refs: npt.NDArray[np.float32]) -> DenseNeighbours:
+        """Quantise ``refs`` (one unit-norm row per training sentence) and build the index."""
         import numpy as np
 
         refs = np.asarray(refs, dtype=np.float32)
         if refs.ndim != 2 or refs.shape[0] == 0:
             raise ValueError("need a non-empty 2-d array of reference rows")
-        self.k = max(1, min(k, refs.shape[0]))
-        self.dim = refs.shape[1]
         codes, scales = _quantise_rows(refs)
-        self._session = _session(np.ascontiguousarray(codes.T), scales, self.k)
+        return cls(_graph(np.ascontiguousarray(codes.T), scales))
 
-    def __call__(self, queries: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    def __call__(self, queries: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float64]:
         import numpy as np
 
         q = np.asarray(queries, dtype=np.float32)
         if q.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         codes, scales = _quantise_rows(q)
-        (mean,) = self._session.run(None, {"q": codes, "q_scale": scales[:, None]})
+        feed = {
+            "q": codes,
+            "q_scale": scales[:, None],
+            "k": np.array([max(1, min(k, self.size))], dtype=np.int64),
+        }
+        (mean,) = self._session.run(["mean"], feed)
         return np.asarray(mean, dtype=np.float64)
 
 
@@ -70,9 +93,8 @@ def _quantise_rows(x: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.uint8], A
     return np.clip(codes, 0, 255).astype(np.uint8), scale
 
 
-def _session(codes_t: npt.NDArray[np.uint8], scales: Any, k: int) -> Any:
+def _graph(codes_t: npt.NDArray[np.uint8], scales: Any) -> bytes:
     import numpy as np
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     zero = np.array(_ZERO, dtype=np.uint8)
@@ -90,22 +112,19 @@ def _session(codes_t: npt.NDArray[np.uint8], scales: Any, k: int) -> Any:
         [
             helper.make_tensor_value_info("q", TensorProto.UINT8, ["n", codes_t.shape[0]]),
             helper.make_tensor_value_info("q_scale", TensorProto.FLOAT, ["n", 1]),
+            helper.make_tensor_value_info("k", TensorProto.INT64, [1]),
         ],
-        [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["n"])],
+        [
+            helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["n"]),
+            # Declared (not needed at run time) so the graph says how many rows it holds.
+            helper.make_tensor_value_info("sims", TensorProto.FLOAT, ["n", codes_t.shape[1]]),
+        ],
         initializer=[
             numpy_helper.from_array(codes_t, "refs"),
             numpy_helper.from_array(zero, "zero"),
             numpy_helper.from_array(np.asarray(scales, dtype=np.float32), "ref_scale"),
-            numpy_helper.from_array(np.array([k], dtype=np.int64), "k"),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1  # 0.15 ms of work: threads would only add hand-offs
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3
-    return ort.InferenceSession(
-        model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
-    )
+    return bytes(model.SerializeToString())
