@@ -400,8 +400,10 @@ _register_notifications()
 
 
 def _register_compliance() -> None:
-    """`safebot audit`, `safebot retention` and `safebot forget` (issue 11; their code lives in
-    safebot.audit.commands, safebot.retention.commands and safebot.erasure_commands)."""
+    """`safebot audit`, `retention`, `forget` and `redact-archive` (issue 11; their code lives in
+    safebot.audit.commands, safebot.retention.commands, safebot.erasure_commands and
+    safebot.archive.commands)."""
+    from safebot.archive.commands import redact_archive_command
     from safebot.audit.commands import audit_app
     from safebot.erasure_commands import forget_command
     from safebot.retention.commands import retention_app
@@ -409,6 +411,7 @@ def _register_compliance() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(retention_app, name="retention")
     app.command("forget")(forget_command)
+    app.command("redact-archive")(redact_archive_command)
 
 
 _register_compliance()

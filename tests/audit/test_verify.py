@@ -126,3 +126,19 @@ def test_verifying_up_to_a_position(store: SqlStore, signer: AuditSigner) -> Non
         alter(conn, 25)
     assert verify_chain(store, signer.verifier, upto=20).ok
     assert not verify_chain(store, signer.verifier).ok
+
+
+@pytest.mark.slow
+def test_parallel_ranges_find_the_same(store: SqlStore, signer: AuditSigner) -> None:
+    fill(store, 24_000)
+    clean = verify_chain(store, signer.verifier, workers=2)
+    assert clean.ok, clean.problems
+    assert (clean.records, clean.checkpoints) == (lambda r: (r.records, r.checkpoints))(verify_chain(store, signer.verifier))
+    seam = clean.records // 2  # where the two ranges meet
+    with store.write_engine.begin() as conn:
+        expected = {alter(conn, 100), alter_and_rehash(conn, seam), delete_record(conn, seam + 1000),
+                    forge_insert(conn, seam + 3000), swap(conn, 20_000, 20_001)}
+    serial = {(p.kind, p.position) for p in verify_chain(store, signer.verifier).problems}
+    parallel = {(p.kind, p.position) for p in verify_chain(store, signer.verifier, workers=2).problems}
+    assert expected <= serial, (expected, serial)
+    assert parallel == serial

@@ -44,7 +44,7 @@ _DETAIL_TEXT = re.compile(r"[A-Za-z0-9_.:+/=-]{0,128}")
 
 def record_hash(prev_hash: str, values: tuple[Any, ...]) -> str:
     """The chain hash of a record whose canonical values are ``values`` (see the module doc)."""
-    return hashlib.sha256(_LABEL + prev_hash.encode("ascii", "replace") + _dumps(list(values)).encode()).hexdigest()
+    return hashlib.sha256(_LABEL + prev_hash.encode("ascii", "replace") + _dumps(values).encode()).hexdigest()
 
 
 def detail_text(detail: Mapping[str, Any] | None) -> str | None:

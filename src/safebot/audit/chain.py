@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from safebot.audit.canonical import GENESIS, record_hash, record_values
 from safebot.audit.signing import AuditSigner, checkpoint_message
@@ -125,7 +125,8 @@ def append_records(
         rows.append(row)
     if not rows:
         return seq
-    conn.execute(insert(AuditRow), rows)
+    # Core executemany (one prepared statement), not the ORM's bulk path: appends are hot.
+    conn.execute(insert(cast(Table, AuditRow.__table__)), rows)
     conn.execute(update(AuditChainRow).where(AuditChainRow.id == 1).values(head_seq=seq, head_hash=prev))
     return seq
 

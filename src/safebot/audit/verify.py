@@ -18,6 +18,7 @@ chain-head row tells whether records were cut off the end.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -131,9 +132,25 @@ def _rows(conn: Connection, upto: int | None, after: int) -> Iterator[Any]:
     stmt = select(*_COLUMNS).where(_t.seq > after)
     if upto is not None:
         stmt = stmt.where(_t.seq <= upto)
-    result = conn.execution_options(stream_results=True, yield_per=20_000).execute(stmt.order_by(_t.seq, _t.id))
-    for part in result.partitions():
-        yield from part
+    stmt = stmt.order_by(_t.seq, _t.id)
+    if conn.dialect.name != "sqlite":
+        result = conn.execution_options(stream_results=True, yield_per=20_000).execute(stmt)
+        for part in result.partitions():
+            yield from part
+        return
+    # SQLite: the DB-API cursor directly (no schema mapping there). A million rows through
+    # SQLAlchemy's result machinery cost more than hashing them.
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(str(compiled), [params[k] for k in compiled.positiontup or ()])
+        while batch := cursor.fetchmany(20_000):
+            yield from batch
+    finally:
+        cursor.close()
 
 
 def verify_chain(
@@ -142,11 +159,15 @@ def verify_chain(
     *,
     upto: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> VerifyReport:
     """Walk the chain (up to position ``upto``) and report every problem found.
 
     ``verifier`` checks checkpoint and anchor signatures; with ``None`` they are not checked
-    (the report says so). Reads one consistent snapshot while writers go on appending.
+    (the report says so). With ``workers > 1`` the positions are split into that many ranges
+    walked by forked processes (POSIX only) and their seams checked here: for long chains on
+    a machine with cores to spare. Records appended meanwhile are beyond the head read first,
+    so they do not disturb the walk.
     """
     engine = store if isinstance(store, Engine) else store.engine
     report = VerifyReport(signatures_checked=verifier is not None)
@@ -157,7 +178,15 @@ def verify_chain(
         head = read_head(conn)
         # SQLite: the first read above opened the transaction, so both reads share a snapshot.
         unplaced = conn.execute(select(_t.id).where(_t.seq.is_(None)).order_by(_t.id)).scalars().all()
-        pending = _walk(conn, head, verifier, report, upto, progress)
+        start = _start(conn, head, verifier, report)
+        stop = upto if upto is not None else (head.seq if head is not None else None)
+        if workers > 1 and stop is not None and stop - start.expected > 10_000 * workers and hasattr(os, "fork"):
+            pending = _walk_parallel(engine, start, stop, verifier, report, workers)
+        else:
+            end = _walk(conn, start, upto, verifier, report, progress)
+            pending = end.pending
+            _merge(end, report)
+            _head_check(head, end, upto, report)
         if pending:
             _explain_far_moves(conn, pending, report)
     for row_id in unplaced:
@@ -188,10 +217,27 @@ class _Peekable:
         return self._next
 
 
-def _walk(
-    conn: Connection, head: ChainHead | None, verifier: AuditVerifier | None, report: VerifyReport,
-    upto: int | None, progress: Callable[[int], None] | None,
-) -> list[tuple[int, str, tuple[Any, ...], str]]:
+@dataclass
+class _State:
+    """Where a walk stands: the next position, the hash it must link to, the renumbering offset."""
+
+    expected: int
+    prev: str | None  # None: take the first record's link on trust (a range walked in parallel)
+    offset: int = 0
+    last_ok: bool = True
+    last_id: int = -1
+    records: int = 0
+    first: int | None = None
+    last: int | None = None
+    checkpoints: int = 0
+    signed_through: int = 0
+    head: ChainHead | None = None
+    first_prev: str | None = None
+    pending: list[tuple[int, str, tuple[Any, ...], str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _start(conn: Connection, head: ChainHead | None, verifier: AuditVerifier | None, report: VerifyReport) -> _State:
     anchor_seq, prev = 0, GENESIS
     if head is None:
         exists = conn.execute(select(func.count()).select_from(AuditRow.__table__)).scalar_one()
@@ -208,34 +254,42 @@ def _walk(
                     report.signed_through = anchor_seq
                 else:
                     report.add("anchor", anchor_seq, "the retention anchor's signature does not verify")
-    expected = anchor_seq + 1
-    # Records renumbered after an insertion or deletion are checked at the position they were
-    # written at (``seq - offset``): one inserted record is one problem, not a problem per
-    # record after it.
-    offset = 0
-    last_id = -1
-    last_ok = True  # was the previous record sound? (if not, its successor's link is no news)
-    pending: list[tuple[int, str, tuple[Any, ...], str]] = []
-    walked = 0
     # Records at or before the anchor are outside the chain: retention is deleting them.
     report.below_anchor = conn.execute(
         select(func.count()).select_from(AuditRow.__table__).where(_t.seq <= anchor_seq)
     ).scalar_one() if anchor_seq else 0
-    rows = _Peekable(_rows(conn, upto, anchor_seq))
+    return _State(expected=anchor_seq + 1, prev=prev, head=head)
+
+
+def _walk(
+    conn: Connection, state: _State, upto: int | None, verifier: AuditVerifier | None, report: VerifyReport,
+    progress: Callable[[int], None] | None = None, *, stop: int | None = None,
+) -> _State:
+    """Walk positions from ``state.expected`` (up to ``upto``; a range stops after ``stop`` but
+    may look one record further); problems go to ``report``."""
+    expected, prev, offset, last_ok, last_id = state.expected, state.prev, state.offset, state.last_ok, state.last_id
+    walked = 0
+    limit = upto if stop is None else stop + 1
+    rows = _Peekable(_rows(conn, limit, expected - 1))
     for row in rows:
+        row_id, seq, prev_hash, stored = row[0], int(row[1]), row[2], row[3]
+        if stop is not None and seq > stop:
+            break
         walked += 1
         if progress is not None and walked % 100_000 == 0:
             progress(walked)
-        row_id, seq, prev_hash, stored = row[0], int(row[1]), row[2], row[3]
+        if prev is None:  # the first record of a parallel range: its link is checked at the seam
+            prev, state.first_prev = prev_hash, prev_hash
+            offset = _initial_offset(prev_hash, row, stored, seq)
         values = _values(seq - offset, row)
         if seq == expected and prev_hash == prev and record_hash(prev_hash, values) == stored:
             if row_id <= last_id:
                 report.add("reordered", seq, "stored out of order (its row id is lower than its predecessor's)")
             if row[4] == "checkpoint":
-                _checkpoint(seq - offset, prev, row[15], verifier, report)
-            report.records += 1
-            report.first = seq if report.first is None else report.first
-            report.last = seq
+                _checkpoint(seq - offset, prev, row[15], verifier, state)
+            state.records += 1
+            state.first = seq if state.first is None else state.first
+            state.last = seq
             prev, expected, last_id, last_ok = stored, seq + 1, row_id, True
             continue
         # -- something is wrong here: say what ------------------------------------------------
@@ -250,7 +304,7 @@ def _walk(
         if not self_ok:
             written = _nearby_position(prev_hash, values, stored, seq - offset)
             if written is None:
-                pending.append((seq, prev_hash, values, stored))
+                state.pending.append((seq, prev_hash, values, stored))
             else:
                 shift = (seq - offset) - written
                 nxt = rows.peek()
@@ -274,23 +328,100 @@ def _walk(
                     report.add("reordered", seq, f"this record was written at position {written}")
         elif prev_hash != prev and last_ok:
             report.add("altered", seq - 1, "its hash was rewritten: the next record no longer links to it")
-        report.records += 1
-        report.first = seq if report.first is None else report.first
-        report.last = seq
+        state.records += 1
+        state.first = seq if state.first is None else state.first
+        state.last = seq
         prev, expected, last_id, last_ok = stored, seq + 1, row_id, self_ok
-    if head is not None and upto is None:
-        last = expected - 1
-        if head.seq > last:
-            span = f"{last + 1}" if head.seq == last + 1 else f"{last + 1}..{head.seq}"
-            report.add("deleted", last + 1, f"record(s) at position {span}, the end of the chain, are missing")
-        elif head.seq < last:
-            report.add("inserted", head.seq + 1, f"record(s) after the recorded head ({head.seq})")
-        elif head.seq and head.hash != prev:
-            report.add("altered", last, "the last record does not match the chain head")
+    state.expected, state.prev, state.offset, state.last_ok, state.last_id = expected, prev, offset, last_ok, last_id
+    return state
+
+
+def _initial_offset(prev_hash: str, row: Any, stored: str, seq: int) -> int:
+    """The renumbering offset a parallel range starts with (a record inserted or deleted before
+    it shifted the positions): the one at which its first record's hash holds."""
+    for k in _around(_FAR_WINDOW):
+        if record_hash(prev_hash, _values(seq - k, row)) == stored:
+            return k
+    return 0
+
+
+def _head_check(head: ChainHead | None, state: _State, upto: int | None, report: VerifyReport) -> None:
+    if head is None or upto is not None:
+        return
+    last = state.expected - 1
+    if head.seq > last:
+        span = f"{last + 1}" if head.seq == last + 1 else f"{last + 1}..{head.seq}"
+        report.add("deleted", last + 1, f"record(s) at position {span}, the end of the chain, are missing")
+    elif head.seq < last:
+        report.add("inserted", head.seq + 1, f"record(s) after the recorded head ({head.seq})")
+    elif head.seq and head.hash != state.prev:
+        report.add("altered", last, "the last record does not match the chain head")
+
+
+# -- parallel ranges -------------------------------------------------------------------------------
+_fork_engine: Engine | None = None
+
+
+def _walk_range(args: tuple[int, int, str | None, bool]) -> tuple[_State, VerifyReport]:
+    lo, hi, public_key, _first = args
+    assert _fork_engine is not None
+    verifier = AuditVerifier.from_hex(public_key) if public_key else None
+    report = VerifyReport()
+    state = _State(expected=lo + 1, prev=None)
+    with _fork_engine.connect() as conn:
+        _walk(conn, state, None, verifier, report, stop=hi)
+    state.head = None
+    return state, report
+
+
+def _walk_parallel(
+    engine: Engine, start: _State, stop: int, verifier: AuditVerifier | None, report: VerifyReport, workers: int,
+) -> list[tuple[int, str, tuple[Any, ...], str]]:
+    import concurrent.futures
+    import multiprocessing
+
+    global _fork_engine
+    bounds = [start.expected - 1 + (stop - start.expected + 1) * i // workers for i in range(workers + 1)]
+    ranges = [(bounds[i], bounds[i + 1], verifier.public_key_hex if verifier else None, i == 0) for i in range(workers)]
+    _fork_engine = engine
+    engine.dispose(close=False)  # the children open their own connections
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            results = list(pool.map(_walk_range, ranges))
+    finally:
+        _fork_engine = None
+    pending: list[tuple[int, str, tuple[Any, ...], str]] = []
+    before: _State | None = None
+    for (state, part), (lo, _hi, _pk, _first) in zip(results, ranges, strict=True):
+        for p in part.problems:
+            report.add(p.kind, p.position, p.message)
+        pending += state.pending
+        if before is None:
+            # the first range must link to the anchor (or genesis)
+            if state.first_prev is not None and state.first == lo + 1 and state.first_prev != start.prev and state.offset == 0:
+                report.add("altered", lo, "the first record does not link to the chain's start")
+        elif (state.first is not None and before.last is not None and state.first == before.expected
+              and state.first_prev != before.prev and before.last_ok):
+            report.add("altered", before.last, "its hash was rewritten: the next record no longer links to it")
+        before = state if state.last is not None else before
+        _merge(state, report)
+    if before is not None:
+        _head_check(start.head, before, None, report)
     return pending
 
 
-def _checkpoint(seq: int, prev: str, detail: str | None, verifier: AuditVerifier | None, report: VerifyReport) -> None:
+def _merge(state: _State, report: VerifyReport) -> None:
+    report.records += state.records
+    report.first = state.first if report.first is None else report.first
+    report.last = state.last if state.last is not None else report.last
+    report.checkpoints += state.checkpoints
+    report.signed_through = max(report.signed_through, state.signed_through)
+    for p in state.problems:
+        report.add(p.kind, p.position, p.message)
+
+
+def _checkpoint(seq: int, prev: str, detail: str | None, verifier: AuditVerifier | None, report: _State) -> None:
     if verifier is None:
         return
     try:
@@ -299,7 +430,7 @@ def _checkpoint(seq: int, prev: str, detail: str | None, verifier: AuditVerifier
         data = None
     covers = data.get("covers") if isinstance(data, dict) else None
     if covers != seq - 1 or not verifier.verify(checkpoint_message(seq - 1, prev), data.get("signature")):
-        report.add("signature", seq, "the checkpoint's signature does not verify with this public key")
+        report.problems.append(Problem("signature", seq, "the checkpoint's signature does not verify with this public key"))
         return
     report.checkpoints += 1
     report.signed_through = seq - 1
