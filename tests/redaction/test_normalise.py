@@ -78,6 +78,7 @@ FOLDED = [
     ("card 4111\n1111\n1111\n1111 thanks", "card 4111-1111-1111-1111 thanks"),
     ("4539 1488 and then 0343 6467", "4539 1488-0343 6467"),
     ("routing 251,777,632", "routing 251-777-632"),
+    ("my card is 4111 1111, 1111 1111", "my card is 4111 1111-1111 1111"),
     ("05_04_1948", "05-04-1948"),
     ("DEUT_DE_FF_XXX", "DEUT DE FF XXX"),
     ("IDPY,ES,PY", "IDPY ES PY"),

@@ -16,7 +16,8 @@ capitals: 'WEST', 'ESH'), to a dash between two groups with digits ('05_04_1948'
   ('1,200,000', '$1,845.00', '2,500,000 dollars'; a bare '251,777,632' with no money word
   near is an identifier); between two groups only without a space and with six digits or a
   letter ('5177,7631', 'ESH,968'; not '12,50 EUR' or '{1,3}'), and with a space only between
-  three groups or more ('4111, 1111, 1111, 1111'; not 'March 12, 1984' or 'in 2019, 2020').
+  three groups or more or in a run of ten digits or more ('4111, 1111, 1111, 1111', '4111
+  1111, 1111 1111'; not 'March 12, 1984' or 'in 2019, 2020').
 Address blocks and contact cards keep their line breaks, which the address recognizers read.
 
 The ``spaced`` pass then closes up characters typed one at a time: four or more single
@@ -30,9 +31,11 @@ them).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 
+from safebot.redaction.normalise._data import rows
 from safebot.redaction.normalise._trace import Edit
 
 __all__ = ["close_spaced", "fold_separators", "needs_close_spaced", "needs_separators"]
@@ -189,13 +192,21 @@ class _Lines:
         return not (a.isdigit() and not _digits(b) and not self.lone(i) and self.lone(i + 1) and last == i + 1)
 
 
+@functools.cache
+def _not_groups() -> frozenset[str]:
+    return frozenset(r[0] for r in rows("not_groups"))
+
+
 def _groupish(tok: str, other: str) -> bool:
     """Can ``tok`` be a group of an identifier, next to ``other``?"""
     if len(tok) > 12:
         return False
     if any(c.isdigit() for c in tok):
         return True
-    return len(tok) <= 4 and (tok.isupper() or any(c.isdigit() for c in other))
+    if tok.isupper():
+        return len(tok) <= 4
+    # 'west' in 'gb82,west,1234'; not 'Box' in 'PSC 0413, Box 8144', nor 'and' in '2020 and 2021'
+    return tok.islower() and len(tok) <= 4 and any(c.isdigit() for c in other) and tok not in _not_groups()
 
 
 def _digits(tok: str) -> int:
@@ -244,6 +255,17 @@ def fold_separators(text: str) -> list[Edit]:
         else:
             run_of[i] = len(run_digits)
             run_digits.append(_digits(tok))
+    # the same on one line, through spaces and commas only: '4111 1111, 1111 1111'
+    inline_of = [0] * n
+    inline_digits: list[int] = []
+    for i in range(n):
+        tok = tokens[i][2]
+        if i and kinds[i - 1] in ("plain", "comma") and run_of[i] == run_of[i - 1]:
+            inline_of[i] = inline_of[i - 1]
+            inline_digits[-1] += _digits(tok)
+        else:
+            inline_of[i] = len(inline_digits)
+            inline_digits.append(_digits(tok))
     # chains of commas between groups, and of line breaks, as gap-index segments
     comma_first, comma_last = _segments(
         [k == "comma" and _groupish(tokens[x][2], tokens[x + 1][2]) and _groupish(tokens[x + 1][2], tokens[x][2]) for x, k in enumerate(kinds)]
@@ -277,14 +299,15 @@ def fold_separators(text: str) -> list[Edit]:
             j, k = comma_first[i], comma_last[i] + 1
             spaced = text[ae:bs].endswith((" ", "\t"))
             # 'March 12, 1984', 'in 2019, 2020': a comma and a space join two groups of an
-            # identifier only in a longer list ('4111, 1111, 1111, 1111'); two groups alone only
+            # identifier only in a longer list ('4111, 1111, 1111, 1111') or a run of ten digits
+            # or more ('4111 1111, 1111 1111'); two groups alone only
             # when they are long enough to be one ('12,50 EUR' and '{1,3}' stay; '5177,7631',
             # 'ESH,968' do not)
             letters = any(c.isalpha() for x in (i, i + 1) for c in tokens[x][2])
             if (j, k) not in amounts:  # once a chain
                 amounts[(j, k)] = _amount(text, tokens[j][0], tokens[k][1])
             fold = not amounts[(j, k)] and (
-                k - j >= 2 or (not spaced and (da + db >= 6 or letters))
+                k - j >= 2 or inline_digits[inline_of[i]] >= 10 or (not spaced and (da + db >= 6 or letters))
             )
         if fold:
             edits.append(Edit(ae, bs, "-" if da and db else " "))
