@@ -152,3 +152,42 @@ def test_keyed_ref_is_the_redactors(bot_dir: Path) -> None:
     policy = policy_from_dict({"name": "p", "entities": {}})
     redactor = Redactor(policy, hmac_key=b"k", ids_key=ids, detector=object())  # type: ignore[arg-type]
     assert keyed_ref(ids, "CUST-42", "notify-customer") == redactor.conversation_ref("CUST-42", namespace="notify-customer")
+
+
+def test_forget_and_retention_on_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as _dt
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    url = __import__("os").environ.get("SAFEBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.Error:
+        pytest.skip("PostgreSQL is not reachable")
+    from safebot.redaction.audit import AuditRecord
+    from safebot.retention.run import run_retention
+
+    for name in ("MASTER", "AUDIT", "IDS"):
+        monkeypatch.setenv(f"SAFEBOT_{name}_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    schema = f"safebot_erasure_{uuid.uuid4().hex[:10]}"
+    bot_dir = tmp_path / "pgbot"
+    bot_dir.mkdir()
+    (bot_dir / "bot.yaml").write_text(f"name: pg\nstore:\n  url: {url}\n  schema: {schema}\nretention:\n  audit: 30d\n")
+    try:
+        with open_bot_store(bot_dir) as bot:
+            assert bot.store.backend == "postgresql"
+            vault(bot, "c1", "<CREDIT_CARD_1>", "CREDIT_CARD", CARD, customer="customer:PG-1")
+            old = (_dt.datetime.now(_dt.UTC) - _dt.timedelta(days=60)).isoformat(timespec="milliseconds")
+            with bot.store.unit_of_work() as uow:
+                for _ in range(5):
+                    uow.audit(AuditRecord("redacted", "ph", entity_type="CREDIT_CARD", time=old))
+            receipt = forget_customer(bot, "PG-1")
+            assert receipt["classes"]["data_keys"] == 1 and receipt["storage"].startswith("postgresql: dead row versions vacuumed")
+            assert verify_receipt(receipt, bot.signer.verifier) == []  # type: ignore[union-attr]
+            report = run_retention(bot)
+            assert report.deleted["audit"] == 5 and report.anchor == 5
+            check = verify_chain(bot.store, bot.signer.verifier)  # type: ignore[union-attr]
+            assert check.ok and check.anchor == 5 and check.records == 2  # the erasure and retention records
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

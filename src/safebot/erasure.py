@@ -213,11 +213,14 @@ def _purge(store: SqlStore) -> str:
         return "sqlite: rows zeroed in place (secure_delete), WAL checkpointed and truncated"
     if store.backend == "postgresql":
         try:
+            # text() is not schema-translated: qualify the names with the store's schema
+            schema = (store.engine.get_execution_options().get("schema_translate_map") or {}).get(None)
+            prefix = f'"{schema}".' if schema else ""
             with mapped_errors(), store.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 for name in ("data_keys", "value_index", "consent", "notify_contacts", "notify_consents"):
                     if _table(name) is not None:
-                        conn.execute(text(f'VACUUM "{name}"'))
+                        conn.execute(text(f'VACUUM {prefix}"{name}"'))
         except Exception as exc:  # noqa: BLE001 - the erasure is done; vacuuming is best effort
             return f"postgresql: VACUUM failed ({type(exc).__name__}); dead row versions stay until autovacuum"
         return "postgresql: dead row versions vacuumed; WAL archives and backups keep them until they expire"
