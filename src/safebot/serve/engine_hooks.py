@@ -16,7 +16,7 @@ from safebot.events import Sink
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine import Bot
 
-__all__ = ["attach_sink", "conversation_ref", "data_key_id", "entity_types", "max_message_chars", "message_ref", "models_loaded"]
+__all__ = ["attach_sink", "conversation_ref", "data_key_id", "entity_types", "error_reply", "max_message_chars", "message_ref", "models_loaded"]
 
 
 def conversation_ref(bot: Bot, external_id: str) -> str:
@@ -41,6 +41,11 @@ def entity_types(bot: Bot) -> list[str]:
 
 def max_message_chars(bot: Bot) -> int:
     return int(bot.limits.max_message_chars)
+
+
+def error_reply(bot: Bot) -> str:
+    """The bot's own "something went wrong, try again" reply (bot.yaml ``responses.error``)."""
+    return str(bot.settings.response("error"))
 
 
 def models_loaded(bot: Bot) -> bool:

@@ -14,6 +14,7 @@ from safebot.errors import AuthError, ChannelError
 __all__ = [
     "ERROR_RESPONSES",
     "BadRequest",
+    "Busy",
     "ErrorBody",
     "Forbidden",
     "InvalidRequest",
@@ -77,6 +78,18 @@ class Overloaded(ChannelError):
         self.retry_after = "1"
 
 
+class Busy(ChannelError):
+    """The conversation's lock could not be had in time: another turn of it is still running,
+    or the lock service (Redis) is down. Nothing was processed; the turn never runs unordered."""
+
+    code = "conversation_busy"
+
+    def __init__(self) -> None:
+        super().__init__("the conversation is busy or its lock service is unavailable; nothing was "
+                         "processed, retry shortly", status=503)
+        self.retry_after = "1"
+
+
 class Unavailable(ChannelError):
     """A part of the server is not configured or not ready (503)."""
 
@@ -124,5 +137,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _described("Malformed JSON or a body that does not match the schema (never echoed)"),
     429: _described("Rate limit exceeded (see Retry-After)"),
     500: _described("Internal error (no details are returned)"),
-    503: _described("Too many turns running (see Retry-After), or not ready"),
+    503: _described("Too many turns running, or the conversation lock busy or unavailable (see Retry-After), or not ready"),
 }

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from safebot.errors import SafebotError
+from safebot.errors import LockTimeout, SafebotError
 from safebot.serve.auth import ApiKey
 from safebot.serve.engine_hooks import conversation_ref
 from safebot.serve.ordering import Ticket
-from safebot.serve.responses import ERROR_RESPONSES, NotFound, Overloaded, Unavailable
+from safebot.serve.responses import ERROR_RESPONSES, Busy, NotFound, Overloaded, Unavailable
 from safebot.serve.state import ServerState
 
 __all__ = ["CONVERSATION_ID", "rest_router"]
@@ -136,6 +136,10 @@ async def _run_turn(state: ServerState, external_id: str, text: str) -> Any:
     started = time.perf_counter()
     try:
         result = await state.bot.handle(external_id, text, channel="rest")
+    except LockTimeout:
+        metrics.observe_turn("rest", time.perf_counter() - started, blocked=False, error=True)
+        log.warning("turn not started: the conversation lock could not be had in time")
+        raise Busy() from None
     except SafebotError as exc:
         metrics.observe_turn("rest", time.perf_counter() - started, blocked=False, error=True)
         log.error("turn failed (%s)", exc.code)

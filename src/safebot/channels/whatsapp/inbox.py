@@ -11,8 +11,17 @@ process once" hold across restarts and across server processes.
   UPDATE (a lease with an owner and an expiry), never a later one while an earlier one or a
   reply is outstanding, so a conversation's messages run one at a time, in order, in one
   process; a claim whose worker died lapses and is taken again.
-* :meth:`Inbox.finish` marks the message done, wipes its text and queues the replies
-  (encrypted) in one transaction; replies are claimed and sent the same way.
+* The turn marks its message ``answered`` (and wipes its text) inside the turn's own
+  transaction (:meth:`Inbox.mark_answered`, an ``extra_writes`` of ``bot.handle``), only if
+  this worker still holds the claim: a turn commits if and only if its message is marked, so
+  a message whose claim lapsed and was run by another worker is never applied twice.
+* :meth:`Inbox.finish` then queues the replies (encrypted) and marks the message ``done``.
+  A worker that dies between the two leaves an ``answered`` message whose replies are lost:
+  the next claim sends the ``recovered`` reply instead (it never runs the turn again).
+  Replies are claimed and sent the same way.
+
+States of an inbound message: pending -> processing -> answered -> done; failed after too
+many attempts, dropped if the customer was erased first.
 
 All methods are blocking (SQLAlchemy): call them with ``anyio.to_thread.run_sync``.
 """
@@ -26,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, case, exists, func, insert, or_, select, update
 
 from safebot.channels.whatsapp.payloads import Inbound, StatusUpdate
 from safebot.errors import VaultError
@@ -46,9 +55,11 @@ from safebot.stores.vault import DataKey, decrypt, encrypt, vault_aad
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.stores import SqlStore
 
-__all__ = ["CHANNEL", "RANK", "WA_ENTITY", "Claimed", "Inbox", "QueuedReply", "Recorded", "external_id"]
+__all__ = ["CHANNEL", "OPEN_STATES", "RANK", "WA_ENTITY", "Claimed", "Inbox", "QueuedReply", "Recorded", "external_id"]
 
 CHANNEL = "whatsapp"
+#: states of an inbound message still to be finished (claimable once free)
+OPEN_STATES = ("pending", "processing", "answered")
 #: the vault entity of a customer's WhatsApp id (their phone number, as Meta sends it)
 WA_ENTITY = "WHATSAPP_ID"
 #: forward-only delivery states; failed is final
@@ -86,6 +97,8 @@ class Claimed:
     text: Sensitive[str] | None
     #: the engine's conversation id (``whatsapp:<wa_id>``); None if the customer was erased
     external_id: Sensitive[str] | None
+    #: the turn already committed (its worker died before queueing the replies): never re-run
+    answered: bool = False
     #: the message's keyed hash (notifications, issue 10: finds the alert a reply answers)
     message_ref: str | None = None
 
@@ -214,7 +227,7 @@ class Inbox:
         free_o = or_(o.lease_until.is_(None), o.lease_until < t)
         with mapped_errors(), self.store.engine.connect() as conn:
             refs = list(conn.execute(
-                select(i.conversation_ref).where(i.state.in_(("pending", "processing")), free_i)
+                select(i.conversation_ref).where(i.state.in_(OPEN_STATES), free_i)
                 .group_by(i.conversation_ref).order_by(func.min(i.id)).limit(limit)
             ).scalars())
             refs += [r for r in conn.execute(
@@ -224,17 +237,22 @@ class Inbox:
         return refs
 
     def claim_inbound(self, ref: str, owner: str, lease: float, *, at: float | None = None) -> Claimed | None:
-        """Claim ``ref``'s oldest unfinished message if it is free and no reply is outstanding."""
+        """Claim ``ref``'s oldest unfinished message if it is free and no reply is outstanding.
+
+        An ``answered`` message (its turn committed, its worker died before queueing the
+        replies) is claimed as it is, with ``answered=True``: its turn must not run again.
+        """
         t = time.time() if at is None else at
         i, o = WhatsAppInboundRow, WhatsAppOutboundRow
-        head = (select(func.min(i.id)).where(i.conversation_ref == ref, i.state.in_(("pending", "processing")))
+        head = (select(func.min(i.id)).where(i.conversation_ref == ref, i.state.in_(OPEN_STATES))
                 .scalar_subquery())
         outstanding = exists().where(o.conversation_ref == ref, o.state == "queued")
         stmt = (
             update(i)
             .where(i.id == head, or_(i.lease_until.is_(None), i.lease_until < t), ~outstanding)
-            .values(state="processing", lease_owner=owner, lease_until=t + lease, attempts=i.attempts + 1)
-            .returning(i.id, i.kind, i.attempts, i.payload, i.message_ref)
+            .values(state=case((i.state == "answered", "answered"), else_="processing"), lease_owner=owner,
+                    lease_until=t + lease, attempts=i.attempts + 1)
+            .returning(i.id, i.kind, i.attempts, i.payload, i.message_ref, i.state)
         )
         with self._tx() as (conn, _):
             row = conn.execute(stmt).first()
@@ -245,8 +263,9 @@ class Inbox:
             if row.payload is not None and key is not None:
                 text = decrypt(key, row.payload, vault_aad(ref, f"whatsapp-inbound:{row.message_ref}"))
             address = self._address(conn, ref)
-        return Claimed(int(row.id), ref, str(row.kind), int(row.attempts), text,
-                       None if address is None else Sensitive(external_id(address.reveal())),
+        return Claimed(int(row.id), ref, str(row.kind), int(row.attempts),
+                       answered=row.state == "answered", text=text,
+                       external_id=None if address is None else Sensitive(external_id(address.reveal())),
                        message_ref=str(row.message_ref))
 
     def renew(self, row_id: int, owner: str, lease: float, *, outbound: bool = False) -> bool:
@@ -258,12 +277,23 @@ class Inbox:
                 .values(lease_until=time.time() + lease).returning(t.id)
             ).first() is not None
 
+    def mark_answered(self, uow: UnitOfWork, claimed: Claimed, owner: str, lease: float) -> bool:
+        """In the turn's own transaction: the message's turn is done (its text wiped), if this
+        worker still holds the claim (renewed for the replies to be queued). False if not: the
+        caller must then fail the transaction, so the turn is not applied."""
+        i = WhatsAppInboundRow
+        return uow.connection.execute(
+            update(i).where(i.id == claimed.id, i.lease_owner == owner, i.state == "processing")
+            .values(state="answered", payload=None, lease_until=time.time() + lease)
+            .returning(i.id)
+        ).first() is not None
+
     def finish(self, claimed: Claimed, owner: str, replies: Sequence[Mapping[str, Any]]) -> bool:
         """Done: wipe the text, queue ``replies`` in order. False if the claim was lost."""
         i, ref = WhatsAppInboundRow, claimed.conversation_ref
         with self._tx() as (conn, uow):
             done = conn.execute(
-                update(i).where(i.id == claimed.id, i.lease_owner == owner, i.state == "processing")
+                update(i).where(i.id == claimed.id, i.lease_owner == owner, i.state.in_(("processing", "answered")))
                 .values(state="done", payload=None, done_at=now(), lease_owner=None, lease_until=None)
                 .returning(i.id)
             ).first()
@@ -275,13 +305,19 @@ class Inbox:
         return True
 
     def release(self, claimed: Claimed, owner: str, *, retry_at: float | None) -> None:
-        """Give a message back: tried again after ``retry_at``, or ``failed`` for good if None."""
+        """Give a message back: tried again after ``retry_at``, or ``failed`` for good if None.
+
+        An ``answered`` message (the turn committed, then something failed) is never run
+        again: its claim is freed at once, and the next claim sends the ``recovered`` reply.
+        """
         i = WhatsAppInboundRow
         values: dict[str, Any] = {"lease_owner": None, "lease_until": retry_at, "state": "pending"}
         if retry_at is None:
             values.update(state="failed", payload=None, done_at=now())
+        mine = (i.id == claimed.id, i.lease_owner == owner)
         with self._tx() as (conn, _):
-            conn.execute(update(i).where(i.id == claimed.id, i.lease_owner == owner).values(**values))
+            conn.execute(update(i).where(*mine, i.state == "processing").values(**values))
+            conn.execute(update(i).where(*mine, i.state == "answered").values(lease_owner=None, lease_until=None))
 
     def drop(self, claimed: Claimed, owner: str) -> None:
         """The customer was erased before their message ran: nothing to run, nobody to answer."""

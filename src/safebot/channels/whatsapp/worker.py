@@ -6,6 +6,12 @@ The webhook wakes the worker after each delivery it recorded; a poll every
 claim is renewed while its turn runs, so a slow turn is never taken over by a second
 worker; a worker that dies stops renewing and its claim lapses after ``lease_seconds``.
 
+Exactly once: the turn marks its message answered in the turn's own transaction, only while
+this worker holds the claim (``extra_writes``); a turn whose claim lapsed and was taken over
+is rolled back, never applied twice. The replies are queued right after; a worker that dies
+in between leaves the message answered, and the next claim sends the bot's ``error`` reply
+(the customer is told to try again) instead of running the turn again.
+
 Failures: a turn that raises is retried with backoff, ``max_attempts`` times in all, then
 marked failed (the conversation moves on). A reply the Graph API refuses for good is marked
 failed with Meta's code; a retryable refusal (rate limits, 5xx, network) waits and is sent
@@ -29,10 +35,12 @@ from safebot.channels.whatsapp.compose import to_messages
 from safebot.channels.whatsapp.graph import GraphClient, GraphError
 from safebot.channels.whatsapp.inbox import CHANNEL, Claimed, Inbox, QueuedReply
 from safebot.errors import StoreError
+from safebot.serve.engine_hooks import error_reply
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine import Bot
     from safebot.serve.metrics import Metrics
+    from safebot.stores import UnitOfWork
 
 __all__ = ["WhatsAppWorker"]
 
@@ -40,6 +48,12 @@ log = logging.getLogger("safebot.channels.whatsapp")
 
 #: tries of a store write the worker cannot afford to lose (SQLite may be busy for a moment)
 STORE_ATTEMPTS = 6
+
+
+class _ClaimCheck:
+    """Set when the turn's transaction found this worker's claim gone (the turn rolled back)."""
+
+    lapsed = False
 
 
 class WhatsAppWorker:
@@ -63,6 +77,8 @@ class WhatsAppWorker:
         self.notify_hooks = notify_hooks
         self._message_ref = message_ref
         self.unsupported_reply = unsupported_reply
+        #: what a customer gets whose replies were lost with a dying worker
+        self.recovered_reply = error_reply(bot)
         self.metrics = metrics
         self.parallel, self.lease, self.poll, self.max_attempts = parallel, lease_seconds, poll_seconds, max_attempts
         #: this process's claim owner id (random: a restarted process is a new owner)
@@ -161,14 +177,22 @@ class WhatsAppWorker:
 
     # -- one message ---------------------------------------------------------------------------
     async def _process(self, claimed: Claimed) -> None:
+        if claimed.answered:  # its turn committed and its worker died before queueing the replies
+            log.warning("a WhatsApp message's replies were lost with its worker; sending the error reply")
+            await self._store(self.inbox.finish, claimed, self.owner, to_messages((self.recovered_reply,)))
+            return
         if claimed.external_id is None:
             log.info("WhatsApp message dropped: the customer's data was erased")
             await anyio.to_thread.run_sync(self.inbox.drop, claimed, self.owner)
             return
         renewer = asyncio.get_running_loop().create_task(self._renew(claimed.id, outbound=False))
+        lost = _ClaimCheck()
         try:
-            replies = await self._replies(claimed)
+            replies = await self._replies(claimed, lost)
         except Exception as exc:  # noqa: BLE001 - keep the type only: the message may hold text
+            if lost.lapsed:
+                log.warning("a WhatsApp message's claim lapsed while its turn ran; the turn was rolled back")
+                return
             log.error("WhatsApp turn failed (%s), attempt %d", type(exc).__name__, claimed.attempts)
             retry_at = None if claimed.attempts >= self.max_attempts else time.time() + min(60.0, 2.0 ** claimed.attempts)
             await self._store(self.inbox.release, claimed, self.owner, retry_at=retry_at)
@@ -177,11 +201,18 @@ class WhatsAppWorker:
             renewer.cancel()
         finished = await self._store(self.inbox.finish, claimed, self.owner, replies)
         if not finished:
-            log.warning("a WhatsApp message's claim lapsed while its turn ran; its replies were not queued")
+            log.warning("a WhatsApp message's claim lapsed before its replies were queued; another worker "
+                        "sent the error reply")
 
-    async def _replies(self, claimed: Claimed) -> list[dict[str, Any]]:
+    async def _replies(self, claimed: Claimed, check: _ClaimCheck) -> list[dict[str, Any]]:
         if claimed.kind == "unsupported" or claimed.text is None:
             return to_messages((self.unsupported_reply,))
+
+        def mark_answered(uow: UnitOfWork) -> None:  # in the turn's transaction
+            if not self.inbox.mark_answered(uow, claimed, self.owner, self.lease):
+                check.lapsed = True
+                raise StoreError("the message's claim lapsed while its turn ran")
+
         assert claimed.external_id is not None
         # Notifications (issue 10): an opt-out word is recorded and confirmed here, without a
         # turn; a reply tied to an alert runs its turn with slots naming the delivery.
@@ -197,7 +228,7 @@ class WhatsAppWorker:
             self.metrics.turns_running.labels(CHANNEL).inc()
         try:
             result = await self.bot.handle(claimed.external_id.reveal(), claimed.text.reveal(), channel=CHANNEL,
-                                           slots=slots)
+                                           extra_writes=[mark_answered], slots=slots)
             blocked = bool(result.blocked)
         except BaseException:
             error = True
