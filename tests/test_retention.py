@@ -158,3 +158,28 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_notification_tables_plug_in_by_name(tmp_path: Path, keys: None) -> None:
+    from sqlalchemy import insert
+
+    from safebot.stores._base import Base
+
+    if "notify_deliveries" not in Base.metadata.tables:
+        pytest.skip("the notification tables (issue 10) are not installed")
+    deliveries, consents = Base.metadata.tables["notify_deliveries"], Base.metadata.tables["notify_consents"]
+    path = make_bot(tmp_path, "retention:\n  deliveries: 180d\n  consent: 5y\n")
+    with open_bot_store(path) as bot:
+        with bot.store.write_engine.begin() as conn:
+            for i, finished in enumerate((at(200), at(10), None)):  # old and final, recent, still on its way
+                conn.execute(insert(deliveries).values(
+                    notification_id="n1", key_ref=f"k{i}", contact_ref="c-1", channel="whatsapp", template="t",
+                    category="utility", purpose="alerts", lawful_basis="consent", state="delivered" if finished else "queued",
+                    rank=4 if finished else 1, finished_at=finished))
+            for revoked in (at(6 * 365), at(100), None):  # withdrawn long ago, withdrawn lately, in force
+                conn.execute(insert(consents).values(
+                    contact_ref="c-1", channel="whatsapp", purpose="alerts", lawful_basis="consent", method="app",
+                    captured_at=at(7 * 365), revoked_at=revoked))
+        report = run_retention(bot, now=NOW)
+        assert report.deleted["deliveries"] == 1 and report.deleted["consent"] == 1
+        assert (count(bot, deliveries), count(bot, consents)) == (2, 2)
