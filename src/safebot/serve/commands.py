@@ -33,7 +33,8 @@ def _store(bot_dir: Path) -> SqlStore:
     if not (bot_dir / "bot.yaml").is_file():
         _fail(f"{bot_dir}: not a bot directory (no bot.yaml)")
     config = load_bot_config(bot_dir)
-    return SqlStore.for_bot_dir(bot_dir, url=config.store.url)
+    # The schema too: on PostgreSQL the keys must land where `safebot serve` looks for them.
+    return SqlStore.for_bot_dir(bot_dir, url=config.store.url, schema=config.store.schema_name)
 
 
 def serve_command(
