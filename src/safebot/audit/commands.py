@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +21,7 @@ def verify_command(
     bot_dir: BotDir,
     public_key: Annotated[str | None, typer.Option("--public-key", help="check signatures with this Ed25519 public key (hex) instead of the bot's audit key")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the report as one JSON object")] = False,
-    workers: Annotated[int, typer.Option("--workers", help="processes walking ranges of a long chain (default: one per core)")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="processes walking ranges of a long chain (helps on idle cores only)")] = 1,
 ) -> None:
     """Walk the audit chain; report every deleted, altered, inserted or reordered record by
     position, and every bad signature. Exit status 1 if anything is wrong."""
@@ -39,7 +38,7 @@ def verify_command(
         if sys.stderr.isatty() and not as_json:
             def progress(n: int) -> None:
                 typer.echo(f"\r{n:,} records checked", err=True, nl=False)
-        report = verify_chain(bot.store, verifier, progress=progress, workers=workers or (os.cpu_count() or 1))
+        report = verify_chain(bot.store, verifier, progress=progress, workers=max(1, workers))
         if progress is not None:
             typer.echo("", err=True)
     if as_json:
