@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parents[0] / "serve"))
 sys.path.insert(0, str(HERE.parents[0]))
 
-from serve_harness import Served, start_served  # noqa: E402
+from serve_harness import Served, keep_logs, make_bot_dir  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: the flags the project runs chromium with (no sandbox inside containers; nothing phoned home)
@@ -71,9 +72,37 @@ def _plant(served: Served) -> list[str]:
     return planted
 
 
+def start_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The serving tests' bot on a real server, with its own copy of the bank policy (the
+    diff page compares that file on disk with the running policy, so tests change it)."""
+    from safebot.engine import Bot
+    from safebot.serve import ServeSettings, create_app
+    from safebot.serve.auth import create_key, revoke_key
+    from safebot.serve.testing import ServerThread
+
+    bot_dir = make_bot_dir(tmp_path_factory.mktemp("console") / "servebank", None)
+    (bot_dir / "policy.yaml").write_text((ROOT / "examples" / "bank" / "policy.yaml").read_text())
+    yaml = (bot_dir / "bot.yaml").read_text().replace(str(ROOT / "examples" / "bank" / "policy.yaml"), "policy.yaml")
+    (bot_dir / "bot.yaml").write_text(yaml)
+    with keep_logs() as logs:
+        bot = Bot.load(bot_dir)
+        keys = {"alice": create_key(bot.store, "alice")[1].reveal()}
+        keys["metrics"] = create_key(bot.store, "prometheus", "metrics")[1].reveal()
+        keys["compliance"] = create_key(bot.store, "reviewer", "compliance")[1].reveal()
+        keys["revoked"] = create_key(bot.store, "old-reviewer", "compliance")[1].reveal()
+        revoke_key(bot.store, "old-reviewer")
+        config = ServeSettings(rate_limit_per_minute=1_000_000, rate_limit_burst=100_000)
+        app = create_app(bot, config, environ={})
+        try:
+            with ServerThread(app, config) as server:
+                yield Served(server.url, bot, bot_dir, app, server, None, logs, keys)
+        finally:
+            bot.close()
+
+
 @pytest.fixture(scope="session")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    for served in start_served(tmp_path_factory, "console"):
+    for served in start_console(tmp_path_factory):
         planted = _plant(served)
         ref = served.bot.conversation_ref("rest:console-pii-0")
         yield Console(served, planted, ref)

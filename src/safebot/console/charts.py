@@ -35,7 +35,7 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 12, 16, 40
 def _nice_max(value: int) -> int:
     if value <= 5:
         return 5
-    exp = 10 ** int(math.log10(value))
+    exp: int = 10 ** int(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         top = int(step * exp)
         if top >= value:

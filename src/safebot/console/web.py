@@ -18,7 +18,7 @@ filters or the conversation), before the page is sent.
 
 Responses carry a Content-Security-Policy that allows the one inline stylesheet and nothing
 else (no script runs on these pages, none is needed), ``X-Frame-Options: DENY``,
-``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``.
+``Referrer-Policy: same-origin`` and ``Cache-Control: no-store``.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these routes' annotations at runtime.
@@ -70,7 +70,9 @@ HEADERS = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin: no referrer for other sites, and the browser keeps sending Origin on our own
+    # forms (with no-referrer it sends 'Origin: null', which cannot be told from a sandbox)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 _ENTITY = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
@@ -97,8 +99,8 @@ def _same_origin(request: Request) -> bool:
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
-    if origin is None:
-        return site is not None  # a browser that sends neither is too old to trust with a form
+    if origin is None or origin == "null":
+        return site == "same-origin"  # a browser that sends neither is too old to trust with a form
     return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
