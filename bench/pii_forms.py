@@ -8,8 +8,9 @@ apostrophes and hyphens). Every (kind, form) pair of a domain appears several ti
 messages carry values a bot must keep intact (amounts, dates, flight numbers, airport codes, seats,
 gates, a card's last four), some beside planted identifiers.
 
-    python bench/pii_forms.py            # summary
-    python bench/pii_forms.py --jsonl    # the messages, one JSON object a line
+    python bench/pii_forms.py                 # summary
+    python bench/pii_forms.py --jsonl         # the messages, one JSON object a line
+    python bench/pii_forms.py --obfuscated    # the obfuscated-forms set (bench/normalise.py)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 # The generator is test data, not part of the safebot package: it lives in tests/support/.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import pii as tp  # noqa: E402
+from support import pii as tp
 
 SEED = 20250601
 N_PLANTED_MESSAGES = 475
@@ -57,12 +58,32 @@ def generate(seed: int = SEED, n: int = N_PLANTED_MESSAGES) -> list[tp.Message]:
     return messages
 
 
+OBFUSCATED_SEED = 20250602
+OBFUSCATED_PER_CELL = 3
+
+
+def generate_obfuscated(seed: int = OBFUSCATED_SEED, per_cell: int = OBFUSCATED_PER_CELL) -> list[tp.Message]:
+    """``per_cell`` messages for every (kind, obfuscated form) of ``support.obfuscated``: odd
+    separators, non-ASCII digits, spelled digits, O/l for 0/1, look-alike letters, JSON, URL,
+    percent-encoding, combining marks, NUL bytes, NFD accents, e-mail written out (issue 8,
+    item 2). Common kinds are planted in bank messages. Kept apart from ``generate`` so that
+    the everyday set (and its published figures) stays as it was."""
+    rng = random.Random(seed)
+    out = []
+    for kind, spec in tp.KINDS.items():
+        domain = "airline" if spec.domain == "airline" else "bank"
+        for form in spec.obfuscated:
+            out.extend(tp.plant(rng, kind, form=form, domain=domain) for _ in range(per_cell))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--jsonl", action="store_true", help="print the messages as JSON lines")
+    ap.add_argument("--obfuscated", action="store_true", help="the obfuscated-forms set instead")
     args = ap.parse_args(argv)
-    messages = generate(args.seed)
+    messages = generate_obfuscated() if args.obfuscated else generate(args.seed)
     if args.jsonl:
         for m in messages:
             print(json.dumps({
