@@ -7,6 +7,10 @@ no one-second window ever holds more than ``rate`` sends, however many workers s
 number. Times are Redis's own clock (``TIME``), returned as delays, so workers' clocks need not
 agree. A 130429 from Meta pushes the next free slot back (everyone slows down).
 
+Slots are spaced at ``1 / (rate * (1 - headroom))``: exactly ``rate`` a second would let a
+window that starts on a slot hold ``rate + 1`` sends, and a send that leaves a few
+milliseconds late crowds the next second; the headroom (2% by default) absorbs both.
+
 The per-recipient limit (WhatsApp's pair rate, about one message every 6 seconds) is a key
 per recipient (its keyed hash, never the number) holding when the next message may go.
 
@@ -90,6 +94,7 @@ class Plan:
 
 class Limiter(Protocol):
     per_second: int
+    interval: float
 
     def reserve(self, number: str, recipients: Sequence[str]) -> Plan: ...
 
@@ -101,8 +106,9 @@ class Limiter(Protocol):
 class MemoryLimiter:
     """The same limits for one process (no Redis)."""
 
-    def __init__(self, *, per_second: int, recipient_gap: float) -> None:
+    def __init__(self, *, per_second: int, recipient_gap: float, headroom: float = 0.02) -> None:
         self.per_second, self.gap = int(per_second), float(recipient_gap)
+        self.interval = 1.0 / (self.per_second * (1.0 - headroom))
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
         self._next: dict[str, float] = {}
@@ -111,7 +117,7 @@ class MemoryLimiter:
         return f"MemoryLimiter({self.per_second}/s)"
 
     def reserve(self, number: str, recipients: Sequence[str]) -> Plan:
-        interval = 1.0 / self.per_second
+        interval = self.interval
         with self._lock:
             t = time.monotonic()
             waits = []
@@ -141,10 +147,12 @@ class MemoryLimiter:
 class RedisLimiter:
     """The limits in Redis, shared by every worker process (see the module doc)."""
 
-    def __init__(self, url: str, *, per_second: int, recipient_gap: float, client: Any = None) -> None:
+    def __init__(self, url: str, *, per_second: int, recipient_gap: float, headroom: float = 0.02,
+                 client: Any = None) -> None:
         import redis
 
         self.per_second, self.gap = int(per_second), float(recipient_gap)
+        self.interval = 1.0 / (self.per_second * (1.0 - headroom))
         self._redis = client if client is not None else redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._reserve = self._redis.register_script(_RESERVE)
         self._push = self._redis.register_script(_PUSH)
@@ -154,9 +162,9 @@ class RedisLimiter:
 
     def reserve(self, number: str, recipients: Sequence[str]) -> Plan:
         keys = [f"{_PREFIX}:number:{number}"] + [f"{_PREFIX}:recipient:{r}" for r in recipients]
-        out = self._reserve(keys=keys, args=[1000.0 / self.per_second, self.gap * 1000.0])
+        out = self._reserve(keys=keys, args=[self.interval * 1000.0, self.gap * 1000.0])
         values = [float(v) / 1000.0 for v in out]
-        return Plan(values[0], 1.0 / self.per_second, [w if w > 0 else 0.0 for w in values[1:]])
+        return Plan(values[0], self.interval, [w if w > 0 else 0.0 for w in values[1:]])
 
     def slow_down(self, number: str, seconds: float) -> None:
         self._push(keys=[f"{_PREFIX}:number:{number}"], args=[seconds * 1000.0])
@@ -171,7 +179,7 @@ class RedisLimiter:
         self._redis.close()
 
 
-def make_limiter(redis_url: str | None, *, per_second: int, recipient_gap: float) -> Limiter:
+def make_limiter(redis_url: str | None, *, per_second: int, recipient_gap: float, headroom: float = 0.02) -> Limiter:
     if redis_url:
-        return RedisLimiter(redis_url, per_second=per_second, recipient_gap=recipient_gap)
-    return MemoryLimiter(per_second=per_second, recipient_gap=recipient_gap)
+        return RedisLimiter(redis_url, per_second=per_second, recipient_gap=recipient_gap, headroom=headroom)
+    return MemoryLimiter(per_second=per_second, recipient_gap=recipient_gap, headroom=headroom)

@@ -169,7 +169,6 @@ class Sender:
         phone_number_id: str,
         message_ref: Callable[[str], str],
         publish: Callable[[Sequence[int], float], None] | None = None,
-        rate_headroom: float = 0.02,
     ) -> None:
         self.outbox, self.catalog, self.limiter, self.config = outbox, catalog, limiter, config
         self.number = phone_number_id
@@ -178,10 +177,10 @@ class Sender:
         self._loop = _Loop()
         self._graph = self._loop.run(self._make_graph(graph_factory))
         self.owner_prefix = f"n-{secrets.token_hex(6)}"
-        # A late send is re-planned rather than squeezed against the next ones (see ratelimit).
-        rate = limiter.per_second
-        effective = rate * (1.0 - rate_headroom)
-        self.late_tolerance = max(0.0005, ((rate - 1) / effective - 1.0) / 2) if rate > 1 else 0.5
+        # A send may leave late by up to half of what the headroom absorbs (the other half is for
+        # the platform's side); later than that it is re-planned rather than squeezed in.
+        rate, effective = limiter.per_second, 1.0 / limiter.interval
+        self.late_tolerance = max(0.001, ((rate - 1) / effective - 1.0) / 2) if rate > 1 else 0.5
 
     def __repr__(self) -> str:
         return "Sender()"

@@ -141,7 +141,7 @@ class Notifier:
         self.outbox = Outbox(env.store, Refs(env.conversation_ref, env.keyed))
         self._broker: NotifyBroker | None = None
         self._sender: Sender | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # sender() asks for broker() while holding it
         self._drainer: threading.Thread | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -258,7 +258,7 @@ class Notifier:
                 raise ChannelError("the WhatsApp channel is not configured: " + "; ".join(problems), status=503)
             token = secrets.access_token
             limiter = make_limiter(self.config.redis(), per_second=self.config.per_number_per_second,
-                                   recipient_gap=self.config.per_recipient_seconds)
+                                   recipient_gap=self.config.per_recipient_seconds, headroom=self.config.rate_headroom)
 
             def graph() -> GraphClient:
                 # One try per call: the sender retries by requeueing, so limits stay shared.
