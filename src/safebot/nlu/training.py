@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from safebot.errors import ConfigError
 
@@ -22,8 +22,12 @@ __all__ = ["load_or_train", "model_dir", "nlu_fingerprint", "train_bot"]
 
 def nlu_fingerprint(bot_dir: Path, config: BotConfig) -> str:
     """Hash of what the model is trained from: retrain when nlu.yml or the settings change."""
+    from safebot.nlu.encoder import DEFAULT_PRECISION, encoder_name
+
     h = hashlib.sha256((bot_dir / config.nlu.data).read_bytes())
     h.update(config.nlu.encoder.encode())
+    # A model trained with another encoder build retrains onto the current one.
+    h.update(encoder_name(DEFAULT_PRECISION).encode())
     return h.hexdigest()[:16]
 
 
@@ -44,10 +48,7 @@ def train_bot(bot_dir: Path, config: BotConfig | None = None) -> IntentClassifie
 
     config = config or load_bot_config(bot_dir)
     data = load_nlu_yaml(bot_dir / config.nlu.data)
-    kwargs: dict[str, Any] = {}
-    if config.nlu.encoder == "none":
-        kwargs["encoder"] = None
-    clf = IntentClassifier.train(data.intent_examples(), out_of_scope=data.out_of_scope, **kwargs)
+    clf = IntentClassifier.train(data.intent_examples(), out_of_scope=data.out_of_scope, encoder=config.nlu.encoder)
     target = model_dir(bot_dir)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(target.parent, 0o700)
@@ -65,7 +66,7 @@ def load_or_train(bot_dir: Path, config: BotConfig, *, train_if_missing: bool = 
     target = model_dir(bot_dir)
     stamp = _stamp(bot_dir)
     if stamp.exists() and target.exists() and stamp.read_text() == nlu_fingerprint(bot_dir, config):
-        return IntentClassifier.load(target)
+        return IntentClassifier.load(target, encoder=config.nlu.encoder)
     if not train_if_missing:
         raise ConfigError(f"no trained model; run 'safebot train {bot_dir}'", path=str(target))
     return train_bot(bot_dir, config)
