@@ -187,7 +187,7 @@ def test_forget_and_retention_on_postgresql(tmp_path: Path, monkeypatch: pytest.
             report = run_retention(bot)
             assert report.deleted["audit"] == 5 and report.anchor == 5
             check = verify_chain(bot.store, bot.signer.verifier)  # type: ignore[union-attr]
-            assert check.ok and check.anchor == 5 and check.records == 2  # the erasure and retention records
+            assert check.ok and check.anchor == 5 and check.records == 3  # the erasure and retention records, a checkpoint
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

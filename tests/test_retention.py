@@ -84,12 +84,12 @@ def test_each_class_by_its_own_period_and_the_chain_survives(tmp_path: Path, key
         report = run_retention(bot, now=NOW)
         assert report.deleted == {"transcripts": 2, "vault": 1, "consent": 1, "audit": 20}
         assert report.skipped == {"deliveries": "no retention period configured (kept)"}
-        assert (count(bot, TranscriptRow), count(bot, VaultRow), count(bot, AuditRow)) == (1, 2, 11)
+        assert (count(bot, TranscriptRow), count(bot, VaultRow), count(bot, AuditRow)) == (1, 2, 12)  # + retention, checkpoint
         # the decision still in force is kept however old; the superseded grant of c0 went
         assert count(bot, ConsentRow) == 5
         check = verify_chain(bot.store, bot.signer.verifier)  # type: ignore[union-attr]
         assert check.ok, check.problems
-        assert (check.anchor, check.first, check.signed_through) == (20, 21, 20)
+        assert (check.anchor, check.first, check.signed_through, check.unsigned_tail) == (20, 21, 31, 1)
         [record] = [r for r in bot.store.audit_log() if r["event"] == "retention"]
         assert record["seq"] == report.audit_position == 31
         assert record["detail"] == {"transcripts": 2, "vault": 1, "consent": 1, "audit": 20, "anchor": 20,
@@ -123,7 +123,7 @@ def test_retention_refuses_to_delete_a_tampered_prefix(tmp_path: Path, keys: Non
             delete_record(conn, 5)
         report = run_retention(bot, now=NOW)
         assert "audit" not in report.deleted and "does not verify" in report.skipped["audit"]
-        assert count(bot, AuditRow) == 30  # 29 left + the retention record
+        assert count(bot, AuditRow) == 31  # 29 left + the retention record and its checkpoint
         assert [(p.kind, p.position) for p in verify_chain(bot.store, bot.signer.verifier).problems] == [("deleted", 5)]  # type: ignore[union-attr]
 
 
@@ -135,7 +135,7 @@ def test_cli_run(tmp_path: Path, keys: None) -> None:
     result = CliRunner().invoke(app, ["retention", "run", str(path), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["deleted"] == {"transcripts": 1, "audit": 0} and out["audit_position"] == 1
+    assert out["deleted"] == {"transcripts": 1, "audit": 0} and out["audit_position"] == 1  # then a checkpoint at 2
     text = CliRunner().invoke(app, ["retention", "run", str(path)])
     assert "transcripts: 0 deleted (older than 30d)" in text.stdout and "vault: no retention period" in text.stdout
 

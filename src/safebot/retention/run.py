@@ -210,7 +210,9 @@ def _retire_audit(store: SqlStore, signer: AuditSigner, cutoff: str | None, repo
             report.deleted["audit"] = 0
             detail["audit"] = 0
         record = AuditRecord("retention", "", time=report.time[:23] + "+00:00", detail=detail)
-        report.audit_position = append_records(conn, [record], signer, every=0)
+        # the record, then a checkpoint signing the chain up to it
+        append_records(conn, [record], signer, every=0, checkpoint=True)
+        report.audit_position = head.seq + 1
     if report.anchor is not None:
         while True:  # the anchored prefix, in short transactions
             with mapped_errors(), store.write_engine.begin() as conn:
