@@ -19,6 +19,7 @@ Placeholder(entity_type='CREDIT_CARD', number=2)
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
@@ -37,9 +38,12 @@ BLOCKED_TEXT = "<REDACTED_MESSAGE>"
 def canonical_value(value: str) -> str:
     """A value with separators and case removed, so '4111-1111…' and '4111 1111…' compare equal.
 
-    The one canonical form used for placeholder numbering, keyed hashes, fingerprints and
-    leak checks.
+    NFKC first, so 'José' typed composed or decomposed, or '４１１１' in full-width digits, is the
+    same value. The one canonical form used for placeholder numbering, keyed hashes,
+    fingerprints and leak checks.
     """
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value)
     return "".join(c for c in value if c.isalnum()).upper()
 
 
