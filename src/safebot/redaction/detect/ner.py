@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from safebot.errors import ConfigError
@@ -20,7 +19,7 @@ from safebot.redaction.recognizers.vocabulary import (
     census_first_names,
     census_last_names,
     english_words,
-    ner_free_words,
+    ner_can_matter,
 )
 from safebot.redaction.recognizers.words import words
 
@@ -35,9 +34,6 @@ _NOT_A_NAME = compile_rx(r"^(?:[A-Z]{2,3}|[A-Z0-9]{2}\s?\d{1,4}|\d{1,2}[A-K]|.*[
 _NER_WORD = compile_rx(r"[^\W\d_][\w'’\-]*")
 _LINES = compile_rx(r"(\n)")
 _POSSESSIVE = compile_rx(r"['’]s$")
-_WORDS = compile_rx(r"[^\W\d_]+")
-# Sentence starts: the first letter of the text, or after . ! ? or a line break.
-_SENTENCE_START = compile_rx(r"(?:^|[.!?]\s+|\n\s*)$")
 
 
 def load_spacy(model: str) -> Language:
@@ -139,35 +135,3 @@ def _trim_person(text: str, s: int, e: int) -> tuple[int, int]:
         if lw in english and lw not in first and lw not in last:
             return s, s  # 'songwriters', 'Salesperson': a word, not a name
     return s, e
-
-
-@lru_cache(maxsize=1)
-def _plain_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    return ner_free_words(), ner_free_words(capitalised=True), words("calendar_words")
-
-
-def ner_can_matter(text: str) -> bool:
-    """False when spaCy's NER provably has nothing to add to the recognizers.
-
-    That is when every word is in the NER-free vocabulary (common English words that spaCy
-    never tags as a person or place, see :func:`ner_free_words`), lower-case, or capitalised
-    only as the first word of a sentence, or is 'I', or a code of at most three capitals ('UA',
-    'JFK'), which the detector never takes from NER anyway. Digits, punctuation and
-    placeholders do not count. A message of two or more letters in a row outside that
-    vocabulary goes through NER.
-    """
-    plain, plain_capitalised, calendar = _plain_words()
-    for m in _WORDS.finditer(text):
-        w = m.group(0)
-        if w.islower():
-            if w not in plain and len(w) > 1:
-                return True
-            continue
-        if w == "I" or (w.isupper() and len(w) <= 3):
-            continue
-        if w[0].isupper() and w[1:].islower():
-            lw = w.lower()
-            if lw in calendar or (lw in plain_capitalised and _SENTENCE_START.search(text, 0, m.start())):
-                continue
-        return True
-    return False

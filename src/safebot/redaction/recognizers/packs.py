@@ -231,6 +231,16 @@ def _reject(spec: Any, defines: Mapping[str, str]) -> Callable[[str], bool] | No
 
 def build_recognizer(spec: RecognizerSpec, defines: Mapping[str, str]) -> Any:
     """A fresh Presidio recognizer object for ``spec``."""
+    rec = _build(spec, defines)
+    needs = [w.lower() for w in expand(spec.needs_any)]
+    if not needs and getattr(spec, "requires_context", False):
+        # reported only near a context word: the message must contain one (its first word will do)
+        needs = [w.lower().split()[0] for w in expand(spec.context) if w.strip()]
+    rec.needs_any = tuple(sorted(set(needs)))
+    return rec
+
+
+def _build(spec: RecognizerSpec, defines: Mapping[str, str]) -> Any:
     from safebot.redaction.recognizers.budget import IGNORECASE, compile_rx
     from safebot.redaction.recognizers.coded import coded_class
     from safebot.redaction.recognizers.engines.base import Context

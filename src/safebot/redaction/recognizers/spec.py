@@ -111,6 +111,9 @@ class _Context(_Strict):
     requires_context: bool = False
     #: skip the recognizer for messages with fewer digits (a cheap prefilter)
     min_digits: Annotated[int, Field(ge=0, le=64)] = 0
+    #: skip it unless one of these occurs in the lower-cased message (a cheap prefilter; with
+    #: ``requires_context`` it defaults to the context words)
+    needs_any: list[str] = Field(default_factory=list)
 
 
 class PatternSpec(_Base, _Context):
@@ -210,6 +213,8 @@ class CueValueSpec(_Base):
     reject_values: list[str] = Field(default_factory=list)
     reject_patterns: list[str] = Field(default_factory=list)
     min_digits: Annotated[int, Field(ge=0, le=64)] = 0
+    #: skip it unless one of these occurs in the lower-cased message (the cues' plain words)
+    needs_any: list[str] = Field(default_factory=list)
 
     @field_validator("lengths")
     @classmethod

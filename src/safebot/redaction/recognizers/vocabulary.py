@@ -9,7 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["census_first_names", "census_last_names", "english_words"]
+from safebot.redaction.recognizers.budget import compile_rx
+
+__all__ = ["census_first_names", "census_last_names", "english_words", "ner_can_matter", "ner_free_words"]
 
 
 def _read(fname: str, limit: int | None = None) -> frozenset[str]:
@@ -79,6 +81,44 @@ def ner_free_words(capitalised: bool = False) -> frozenset[str]:
 
     tagged = words("ner_tagged_any" if capitalised else "ner_tagged_lower")
     return frozenset(w for w in _ner_free_candidates(capitalised) if w not in tagged)
+
+
+_WORDS = compile_rx(r"[^\W\d_]+")
+# Sentence starts: the first letter of the text, or after . ! ? or a line break.
+_SENTENCE_START = compile_rx(r"(?:^|[.!?]\s+|\n\s*)$")
+
+
+@lru_cache(maxsize=1)
+def _plain_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    from safebot.redaction.recognizers.words import words
+
+    return ner_free_words(), ner_free_words(capitalised=True), words("calendar_words")
+
+
+@lru_cache(maxsize=16)
+def ner_can_matter(text: str) -> bool:
+    """False when spaCy's NER, and the name and place recognizers, provably have nothing to
+    find: every word is in the NER-free vocabulary (common English words that are not census
+    names and that spaCy never tags as a person or place, see :func:`ner_free_words`),
+    lower-case, or capitalised only as the first word of a sentence, or is 'I', or a code of at
+    most three capitals ('UA', 'JFK'), which are never taken as names. Digits, punctuation and
+    placeholders do not count. Asked once per message by several recognizers, hence the cache.
+    """
+    plain, plain_capitalised, calendar = _plain_words()
+    for m in _WORDS.finditer(text):
+        w = m.group(0)
+        if w.islower():
+            if w not in plain and len(w) > 1:
+                return True
+            continue
+        if w == "I" or (w.isupper() and len(w) <= 3):
+            continue
+        if w[0].isupper() and w[1:].islower():
+            lw = w.lower()
+            if lw in calendar or (lw in plain_capitalised and _SENTENCE_START.search(text, 0, m.start())):
+                continue
+        return True
+    return False
 
 
 #: probe sentences; {w} lower case, {W} capitalised

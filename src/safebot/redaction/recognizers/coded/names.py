@@ -25,6 +25,7 @@ from safebot.redaction.recognizers.vocabulary import (
     census_first_names,
     census_last_names,
     english_words,
+    ner_can_matter,
 )
 from safebot.redaction.recognizers.words import words
 
@@ -123,6 +124,11 @@ class SafebotNameRecognizer(SafebotRecognizer):
 
         cities, countries = place_names()
         self._places = cities | countries
+
+    def applies(self, text: str, digit_count: int) -> bool:
+        # Only words outside the common vocabulary can start a name: a message made of common
+        # English words that are not names (the NER-free words) has none.
+        return ner_can_matter(text)
 
     # -- word classes -------------------------------------------------------------------------
     def is_first(self, w: str) -> bool:

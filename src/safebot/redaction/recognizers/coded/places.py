@@ -14,6 +14,7 @@ from safebot.redaction.recognizers.vocabulary import (
     census_first_names,
     census_last_names,
     english_words,
+    ner_can_matter,
 )
 from safebot.redaction.recognizers.words import alternation, entries, words
 
@@ -62,6 +63,9 @@ class SafebotPlaceCueRecognizer(SafebotRecognizer):
         self._english = english_words(20000)
         self._first = census_first_names()
         self._last = census_last_names()
+
+    def applies(self, text: str, digit_count: int) -> bool:
+        return not text.islower() and ner_can_matter(text)  # a place here is capitalised
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float, int]]:
         for m in _WORD.finditer(text):
@@ -112,6 +116,9 @@ class SafebotPlaceGazetteerRecognizer(SafebotRecognizer):
             return True  # 'Spain', 'Poland' are English words too
         # 'HELSINKI' in capitals unless a very common word ('READING'); 'Reading', 'Nice': never
         return lw not in (self._very_common if w.isupper() else self._english)
+
+    def applies(self, text: str, digit_count: int) -> bool:
+        return not text.islower() and ner_can_matter(text)  # a place here is capitalised
 
     def find(self, text: str, lower: str) -> Iterable[tuple[int, int, float, int]]:
         for run in _CAP_RUN.finditer(text):

@@ -126,6 +126,17 @@ class Context:
         return self._neg is not None and self._neg.search(lower, max(0, start - 24), start) is not None
 
 
+def applies(recognizer: Any, text: str, digit_count: int) -> bool:
+    """The shared prefilter: enough digits, and one of ``needs_any`` in the message."""
+    if digit_count < recognizer.min_digits:
+        return False
+    needs: tuple[str, ...] = recognizer.needs_any
+    if not needs:
+        return True
+    lower = lower_of(text)
+    return any(n in lower for n in needs)
+
+
 def boost(cue: int) -> float:
     """The score a cue of this strength adds."""
     return _BOOST[cue]
@@ -179,9 +190,12 @@ class SafebotRecognizer(EntityRecognizer):
     def load(self) -> None:  # Presidio's hook; nothing to load
         return None
 
+    #: prefilter: one of these must occur in the lower-cased message (empty: no condition)
+    needs_any: tuple[str, ...] = ()
+
     def applies(self, text: str, digit_count: int) -> bool:
         """Cheap prefilter: False means :meth:`analyze` would find nothing."""
-        return digit_count >= self.min_digits
+        return applies(self, text, digit_count)
 
     def find(self, text: str, lower: str) -> Iterable[tuple[Any, ...]]:
         raise NotImplementedError

@@ -17,7 +17,7 @@ from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from safebot.redaction.recognizers.budget import IGNORECASE, compile_rx
-from safebot.redaction.recognizers.engines.base import Context, boost, lower_of, result
+from safebot.redaction.recognizers.engines.base import Context, applies, boost, lower_of, result
 from safebot.redaction.types import canonical_value
 
 __all__ = ["SafebotPatternRecognizer", "install_deadline_patterns"]
@@ -80,8 +80,11 @@ class SafebotPatternRecognizer(PatternRecognizer):
         install_deadline_patterns(self)
         self.entity = entity
 
+    #: prefilter: one of these must occur in the lower-cased message (empty: no condition)
+    needs_any: tuple[str, ...] = ()
+
     def applies(self, text: str, digit_count: int) -> bool:
-        return digit_count >= self.min_digits
+        return applies(self, text, digit_count)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         if self._validator is None:
