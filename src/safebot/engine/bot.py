@@ -111,10 +111,12 @@ class Bot:
         sinks: Sequence[Sink] = (),
         train_if_missing: bool = True,
         exporters: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> Bot:
         """Load ``bot_dir``: bot.yaml, policy, NLU model (trained first if missing or stale),
         store, handlers and, unless ``exporters=False``, the configured analytics exporters and
-        the hand-off queue."""
+        the hand-off queue. ``progress`` is called with each stage's name before it starts
+        (the command line shows them on a terminal); it never receives customer data."""
         from safebot.nlu.entities import EntityExtractor
         from safebot.nlu.training import load_or_train
         from safebot.nlu.training_data import load_nlu_yaml
@@ -124,21 +126,27 @@ class Bot:
         from safebot.stores import SqlStore
         from safebot.stores.vault import KeyRing
 
+        stage = progress or _no_progress
         bot_dir = Path(bot_dir)
+        stage("reading bot.yaml and the policy")
         if not (bot_dir / "bot.yaml").exists():
             raise ConfigError("not a bot directory (no bot.yaml)", path=str(bot_dir))
         config = load_bot_config(bot_dir)
         policy = load_policy(bot_dir / config.policy)
         data = load_nlu_yaml(bot_dir / config.nlu.data)
+        stage("loading the handlers")
         routes = load_routes(bot_dir, config.handlers)
         known_entities = frozenset(policy.entities) | _nlu_entities(data)
         routes.check_wiring(frozenset(data.intents), known_entities, str(bot_dir / config.handlers))
+        stage("loading the intent model")
         classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
+        stage("opening the store")
         keys = provider_for(bot_dir, directory=config.keys.directory, factory=config.keys.provider)
         store = SqlStore.for_bot_dir(
             bot_dir, url=store_url or config.store.url, schema=None if store_url else config.store.schema_name,
             keyring=KeyRing(keys.key("master")),
         )
+        stage("loading the redaction models")
         redactor = Redactor(policy, hmac_key=keys.key("analytics"), ids_key=keys.key("ids"))
         all_sinks = list(sinks)
         if exporters:
@@ -263,6 +271,10 @@ class Bot:
                 log.error("closing sink %s failed", type(sink).__name__)
         self.redactor.close()
         self.store.close()
+
+
+def _no_progress(stage: str) -> None:
+    pass
 
 
 def _nlu_entities(data: Any) -> frozenset[str]:
