@@ -9,6 +9,7 @@ is :func:`safebot.engine.turn.run_turn`; the dialogue rules are :mod:`safebot.en
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -117,12 +118,12 @@ class Bot:
         store, handlers and, unless ``exporters=False``, the configured analytics exporters and
         the hand-off queue. ``progress`` is called with each stage's name before it starts
         (the command line shows them on a terminal); it never receives customer data."""
+        from safebot.keys import provider_for
         from safebot.nlu.entities import EntityExtractor
         from safebot.nlu.training import load_or_train
         from safebot.nlu.training_data import load_nlu_yaml
         from safebot.redaction.policy import load_policy
         from safebot.redaction.redactor import Redactor
-        from safebot.keys import provider_for
         from safebot.stores import SqlStore
         from safebot.stores.vault import KeyRing
 
@@ -138,19 +139,32 @@ class Bot:
         routes = load_routes(bot_dir, config.handlers)
         known_entities = frozenset(policy.entities) | _nlu_entities(data)
         routes.check_wiring(frozenset(data.intents), known_entities, str(bot_dir / config.handlers))
-        stage("loading the intent model")
-        classifier = load_or_train(bot_dir, config, train_if_missing=train_if_missing)
-        stage("opening the store")
         keys = provider_for(bot_dir, directory=config.keys.directory, factory=config.keys.provider)
-        store = SqlStore.for_bot_dir(
-            bot_dir, url=store_url or config.store.url, schema=None if store_url else config.store.schema_name,
-            keyring=KeyRing(keys.key("master")),
-        )
-        stage("loading the redaction models")
-        redactor = Redactor(policy, hmac_key=keys.key("analytics"), ids_key=keys.key("ids"))
+        # The two slow parts, the intent model and the redaction models (Presidio, spaCy), load
+        # side by side: much of it is native code that releases the GIL.
+        stage("loading the intent and redaction models")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="safebot-load") as pool:
+            classifier_f = pool.submit(load_or_train, bot_dir, config, train_if_missing=train_if_missing)
+            redactor_f = pool.submit(Redactor, policy, hmac_key=keys.key("analytics"), ids_key=keys.key("ids"))
+            stage("opening the store")
+            try:
+                store = SqlStore.for_bot_dir(
+                    bot_dir, url=store_url or config.store.url,
+                    schema=None if store_url else config.store.schema_name, keyring=KeyRing(keys.key("master")),
+                )
+            except BaseException:
+                classifier_f.cancel()
+                redactor_f.cancel()
+                raise
+            try:
+                classifier = classifier_f.result()
+                redactor = redactor_f.result()
+            except BaseException:
+                store.close()
+                raise
         all_sinks = list(sinks)
         if exporters:
-            all_sinks += _analytics_sinks(bot_dir, config, store) + [_handoff_queue(bot_dir)]
+            all_sinks += [*_analytics_sinks(bot_dir, config, store), _handoff_queue(bot_dir)]
         return cls(bot_dir, config, redactor, classifier, EntityExtractor.from_training_data(data), store, routes, all_sinks)
 
     # -- turns --------------------------------------------------------------------------------
