@@ -104,3 +104,15 @@ def test_import_safebot_is_cheap() -> None:
     ).stdout.strip()
     assert heavy == "[]"
     assert took < 2.0  # the figure (well under 0.3 s) is measured in bench/, not asserted here
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    # pytest's default (rootdir-relative, no __init__.py) import mode imports test modules by
+    # their basename: two test_cli.py in different folders stop the whole suite at collection.
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(ROOT)} and {path.relative_to(ROOT)}")
+        seen.setdefault(path.name, path)
+    assert not clashes, clashes
