@@ -165,6 +165,8 @@ CARD_ACTIONS = (
                "Which card would you like to activate?"),
 )
 CARD_PROMPT = " Tell me the last four digits, or say debit or credit."
+#: set by the channel on a reply to a notification (safebot.notify): which alert it answers
+NOTIFICATION_SLOTS = ("notification", "notification_ref")
 
 
 class BankHandlers:
@@ -399,7 +401,9 @@ class BankHandlers:
         alert = self._pending_alert(customer)
         if alert is None:
             return Result.say("There's no payment waiting for your answer right now. Is there anything else I can help with?")
-        if ctx.slot("awaiting") != "fraud_alert":
+        # A tap on the fraud_alert notification's button answers the payment that alert named.
+        answered_alert = ctx.slot("notification") == "fraud_alert"
+        if ctx.slot("awaiting") != "fraud_alert" and not answered_alert:
             return Result.say("Just to be sure we mean the same payment: " + self._alert_question(alert),
                               alert_told=True, awaiting="fraud_alert")
         self.bank.confirm_fraud_alert(customer, alert.alert_id)
@@ -408,7 +412,7 @@ class BankHandlers:
                 f"Thanks for confirming. The {fmt_money(alert.amount)} payment at {alert.merchant} "
                 f"will go through and your card ending {alert.card_last_four} stays as it is."
             ).replies,
-            clear_slots=("awaiting",),
+            clear_slots=("awaiting", *NOTIFICATION_SLOTS),
         )
 
     async def deny_alert(self, ctx: Context) -> Result:
@@ -436,7 +440,7 @@ class BankHandlers:
                 "if you'd like a new card."
             ).replies,
             {"alert_told": True},
-            clear_slots=("awaiting",),
+            clear_slots=("awaiting", *NOTIFICATION_SLOTS),
         )
 
     async def yes_no(self, ctx: Context) -> Result:

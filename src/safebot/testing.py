@@ -90,6 +90,9 @@ class Step(BaseModel):
     slots: dict[str, Any] = Field(default_factory=dict)
     #: 'verified', 'not_verified', 'handed_off', 'locked'
     state: list[str] | str | None = None
+    #: what the channel knows about the message, set before the turn (issue 10: a reply to an
+    #: alert, ``{notification: fraud_alert, notification_ref: "17"}``)
+    channel_slots: dict[str, str] = Field(default_factory=dict)
 
 
 class ConversationTest(BaseModel):
@@ -158,7 +161,7 @@ class ConversationRunner:
                 for d in self.bot.redactor.values_found(step.user):
                     planted.append(d.reveal())
                 try:
-                    result = self.bot.handle_sync(cid, step.user)
+                    result = self.bot.handle_sync(cid, step.user, slots=step.channel_slots or None)
                 except Exception as exc:  # noqa: BLE001 - a failing turn is a failing test, not a crash
                     report.problems.append(f"step {i}: turn raised {type(exc).__name__}")
                     break

@@ -66,3 +66,30 @@ def test_redis_limits_are_shared_by_every_client() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_a_late_send_takes_a_slot_of_its_own() -> None:
+    # reserve(extra=1) with no recipients: a send that missed its slot is given a new one, and the
+    # next reservation starts after it (without extra it would share the next caller's slot).
+    limiter = MemoryLimiter(per_second=10, recipient_gap=0.0, headroom=0.0)
+    first = limiter.reserve("n1", ["c-1", "c-2"])
+    late = limiter.reserve("n1", [], 1)
+    after = limiter.reserve("n1", ["c-3"])
+    assert late.waits == []
+    assert late.start >= first.slot(1) + first.interval - 0.01
+    assert after.start >= late.start + late.interval - 0.01
+    assert limiter.reserve("n2", [], 0).start == 0.0  # nothing reserved, nothing held
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+def test_redis_a_late_send_takes_a_slot_of_its_own() -> None:
+    number = f"test-{secrets.token_hex(4)}"
+    limiter = RedisLimiter(REDIS_URL, per_second=10, recipient_gap=0.0, headroom=0.0)
+    try:
+        limiter.reserve(number, ["a", "b"])
+        late = limiter.reserve(number, [], 1)
+        after = limiter.reserve(number, [])
+        assert late.start >= 0.15
+        assert after.start >= late.start + late.interval - 0.01
+    finally:
+        limiter.close()

@@ -193,6 +193,23 @@ CUSTOMERS: tuple[_Customer, ...] = (
         # tried in one run without resetting the demo database.
         (("Sunset Electronics", 45000, 95, "pending", "9753"),),
     ),
+    # Two more pending alerts, answered from the fraud_alert notification (tests/10_notifications.yml).
+    _Customer(
+        "Noor", "Haddad", date(1986, 3, 17),
+        "9 Orchard Row, Burlington, VT 05401", "+1 802 555 0134", "noor.haddad@example.org",
+        52310, 200000,
+        (_Card("debit", make_pan("400000", 111, "5521")),),
+        ((1, "Trader Joe's", -3412, "5521"),),
+        (("Skyline Tickets", 31250, 20, "pending", "5521"),),
+    ),
+    _Customer(
+        "Ines", "Duarte", date(1999, 10, 8),
+        "27 Canal Street, Providence, RI 02903", "+1 401 555 0168", "ines.duarte@example.net",
+        9120, 50000,
+        (_Card("debit", make_pan("400000", 121, "7036")),),
+        ((3, "Walgreens", -1589, "7036"),),
+        (("Coastal Fuel", 8740, 35, "pending", "7036"),),
+    ),
 )
 
 BRANCHES: tuple[tuple[str, str, str, str, str, str], ...] = (

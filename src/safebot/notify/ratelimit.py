@@ -35,7 +35,8 @@ __all__ = ["Limiter", "MemoryLimiter", "Plan", "RedisLimiter", "make_limiter"]
 _PREFIX = "safebot:notify"
 
 # KEYS[1]: the number's key; KEYS[2..]: recipients' keys.
-# ARGV[1]: ms per slot; ARGV[2]: recipient gap in ms.
+# ARGV[1]: ms per slot; ARGV[2]: recipient gap in ms; ARGV[3]: slots to reserve besides the
+# recipients' (a send that missed its slot takes a new one).
 # Returns {start delay ms, wait ms per recipient...} (0 = allowed now and a slot is reserved).
 _RESERVE = """
 local t = redis.call('TIME')
@@ -56,6 +57,7 @@ for i = 2, #KEYS do
     end
   end
 end
+allowed = allowed + tonumber(ARGV[3] or '0')
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
 if allowed > 0 then
@@ -96,7 +98,7 @@ class Limiter(Protocol):
     per_second: int
     interval: float
 
-    def reserve(self, number: str, recipients: Sequence[str]) -> Plan: ...
+    def reserve(self, number: str, recipients: Sequence[str], extra: int = 0) -> Plan: ...
 
     def slow_down(self, number: str, seconds: float) -> None: ...
 
@@ -116,7 +118,7 @@ class MemoryLimiter:
     def __repr__(self) -> str:
         return f"MemoryLimiter({self.per_second}/s)"
 
-    def reserve(self, number: str, recipients: Sequence[str]) -> Plan:
+    def reserve(self, number: str, recipients: Sequence[str], extra: int = 0) -> Plan:
         interval = self.interval
         with self._lock:
             t = time.monotonic()
@@ -129,7 +131,7 @@ class MemoryLimiter:
                 waits.append(0.0)
                 if self.gap > 0:
                     self._next[r] = t + self.gap
-            allowed = sum(1 for w in waits if w == 0.0)
+            allowed = sum(1 for w in waits if w == 0.0) + extra
             start = max(self._tat.get(number, 0.0), t)
             if allowed:
                 self._tat[number] = start + allowed * interval
@@ -160,9 +162,9 @@ class RedisLimiter:
     def __repr__(self) -> str:
         return f"RedisLimiter({self.per_second}/s)"
 
-    def reserve(self, number: str, recipients: Sequence[str]) -> Plan:
+    def reserve(self, number: str, recipients: Sequence[str], extra: int = 0) -> Plan:
         keys = [f"{_PREFIX}:number:{number}"] + [f"{_PREFIX}:recipient:{r}" for r in recipients]
-        out = self._reserve(keys=keys, args=[self.interval * 1000.0, self.gap * 1000.0])
+        out = self._reserve(keys=keys, args=[self.interval * 1000.0, self.gap * 1000.0, int(extra)])
         values = [float(v) / 1000.0 for v in out]
         return Plan(values[0], self.interval, [w if w > 0 else 0.0 for w in values[1:]])
 

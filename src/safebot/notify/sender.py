@@ -316,7 +316,7 @@ class Sender:
             if time.monotonic() - due <= self.late_tolerance:
                 break
             # Too late for its slot: squeezing it in would crowd the next second. Take a new one.
-            plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [])
+            plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [], 1)
             due = time.monotonic() + plan.start
         assert item.to is not None
         try:
