@@ -66,8 +66,9 @@ def main() -> None:
         single += [r.text for r in redactor.redact_many(texts[i:i + args.batch], "analytics")]
     one = time.perf_counter() - started
     one_rate = len(texts) / one
+    blocked = sum(t == "<REDACTED_MESSAGE>" for t in single)
     print(f"(1) one process: redactor built in {build:.1f} s; redact_many {len(texts):,} rows in {one:.1f} s = "
-          f"{one_rate:,.0f} rows/s  [load {load()}]")
+          f"{one_rate:,.0f} rows/s; {blocked} blocked  [load {load()}]")
 
     from safebot.archive.spark import redact_archive, spark_session
 
@@ -86,6 +87,9 @@ def main() -> None:
                     r = json.loads(line)
                     got[int(r["id"])] = r.get("text")
             same = sum(got.get(i) == t for i, t in enumerate(single))
+            for i, t in enumerate(single):
+                if got.get(i) != t:  # redacted texts only: safe to print
+                    print(f"    row {i} differs: one process {t!r}, Spark {got.get(i)!r}")
             data = b"".join(f.read_bytes() for f in out.glob("part-*"))
             leaked = sum(1 for v in planted if v.encode() in data)
             print(f"    {label}: {report.values:,} rows in {took:.1f} s = {report.values / took:,.0f} rows/s = "

@@ -141,3 +141,22 @@ def test_one_redactor_per_worker_process(spark: Any) -> None:
     # runs after the jobs above (same module, same workers): each worker built its redactor once
     pids = spark.trace_file.read_text().split()
     assert pids and len(pids) == len(set(pids)) and len(pids) < 8  # 4 jobs x 2+ tasks each
+
+
+def test_cli_exit_status_and_summary(spark: Any, tmp_path: Path, archive_policy: Path) -> None:
+    # Last in the module: the command stops the session it gets (getOrCreate hands it this one).
+    from typer.testing import CliRunner
+
+    from safebot.cli import app
+
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "body": "card 4111 1111 1111 1111"}\n{"id": 2, "body": "KABOOM"}\n')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["redact-archive", "--policy", str(archive_policy), str(source), str(out),
+                                      "--column", "body", "--destination", "transcript"])
+    assert result.exit_code == 3, result.output
+    assert "2 value(s) redacted" in result.stderr and "1 blocked" in result.stderr
+    rows = sorted((json.loads(line) for f in out.glob("part-*") for line in f.read_text().splitlines()), key=lambda r: r["id"])
+    assert [r["body"] for r in rows] == ["card <CREDIT_CARD_1>", BLOCKED_TEXT]
+    again = CliRunner().invoke(app, ["redact-archive", "--policy", str(archive_policy), str(source), str(out)])
+    assert again.exit_code != 0 and "already exists" in str(again.exception) + again.output

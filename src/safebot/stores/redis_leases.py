@@ -165,7 +165,7 @@ class RedisLeases:
         try:
             await self._client().release(keys=[self._lease_key(key)], args=[self._value(token)])
         except Exception as exc:  # noqa: BLE001 - the turn has committed; the lease expires by itself
-            log.warning("releasing a conversation lock failed (%s); it lapses after its ttl", type(exc).__name__)
+            log.warning("releasing a conversation lock failed (%s); it expires on its own", type(exc).__name__)
 
     # -- one script each -------------------------------------------------------------------------
     async def try_acquire(self, key: str) -> int | None:
