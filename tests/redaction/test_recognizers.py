@@ -77,6 +77,7 @@ BANK = [
      "2613 avenida praia 1 suite 463, mohács, hungary 24743"),
     # places by name (bank policy redacts LOCATION; the airline policy does not)
     ("I'm in HELSINKI this week", "LOCATION", "HELSINKI"),
+    ("I paid my bills when I lived in Kvaløysletta", "LOCATION", "Kvaløysletta"),  # a strong cue wins
     ("Maha Cazares\n\nChiclana de la Frontera\nSpain", "LOCATION", "Chiclana de la Frontera\nSpain"),
 ]
 
@@ -102,6 +103,10 @@ BARE = [
 ]
 
 NOT_FOUND = [
+    # a merchant after 'payment ... at' or 'charge at' is not a place (the weak place cue)
+    ("We held a payment of $899.00 at ElectroMart Online on your card", "LOCATION"),
+    ("the $98.11 charge at H-E-B on Mon 30 Nov", "LOCATION"),
+    ("The $219.99 payment at QuickFlights will go through", "LOCATION"),
     # timestamps and IP addresses are not phone numbers
     ("Date: 1978-04-13 12:20:39", "PHONE_NUMBER"),
     ("keep getting address 195.206.132.199 blocked", "PHONE_NUMBER"),

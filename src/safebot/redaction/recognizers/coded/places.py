@@ -60,6 +60,8 @@ class SafebotPlaceCueRecognizer(SafebotRecognizer):
             rf"(?:\b{verbs}(?:\s+(?:here|there|back))?\s+(?:from|in|to|at|of|is)?)\s+$", IGNORECASE
         )
         self._weak_cue = compile_rx(rf"\b{alternation(entries('place_prepositions'))}\s+$", IGNORECASE)
+        # 'a payment of $899.00 at ElectroMart Online': the preposition introduces a merchant
+        self._merchant_cue = compile_rx(rf"\b{alternation(entries('merchant_cues'))}\b", IGNORECASE)
         self._english = english_words(20000)
         self._first = census_first_names()
         self._last = census_last_names()
@@ -77,7 +79,11 @@ class SafebotPlaceCueRecognizer(SafebotRecognizer):
                 continue
             if self._cue.search(lower, max(0, m.start() - 40), m.start()):
                 score = self._score
-            elif lw not in self._last and self._weak_cue.search(lower, max(0, m.start() - 20), m.start()):
+            elif (
+                lw not in self._last
+                and (weak := self._weak_cue.search(lower, max(0, m.start() - 20), m.start())) is not None
+                and self._merchant_cue.search(lower, max(0, weak.start() - 30), weak.start()) is None
+            ):
                 score = self._weak
             else:
                 continue
