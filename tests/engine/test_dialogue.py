@@ -62,8 +62,10 @@ ROUTES = Routes(
 SETTINGS = DialogueSettings(max_fallbacks=2, interrupt_confidence=0.5, min_confidence=0.3)
 
 
-def u(intent: str | None, text: str = "", confidence: float = 0.9, **entities: str) -> Understanding:
-    return Understanding(text, intent, confidence, tuple(EntityCandidate(k, v, 0, 0) for k, v in entities.items()))
+def u(intent: str | None, text: str = "", confidence: float = 0.9, dropped: tuple[str, ...] = (),
+      **entities: str) -> Understanding:
+    return Understanding(text, intent, confidence, tuple(EntityCandidate(k, v, 0, 0) for k, v in entities.items()),
+                         dropped=dropped)
 
 
 @dataclass
@@ -277,3 +279,49 @@ def test_verified_customer_goes_straight_to_the_handler() -> None:
 def test_expected_entities(form: FormState | None, requested: str | None, known: set[str], expected: set[str]) -> None:
     state = ConversationState(form=form)
     assert expected_entities(state, ROUTES, frozenset(known)) == expected
+
+
+# -- what seen chats got wrong (issue 13 item 5) ---------------------------------------------------
+
+
+def test_details_given_with_the_request_are_checked_without_saying_first_i_need_them() -> None:
+    _, [actions] = run([u("check_balance", DATE_OF_BIRTH="<DATE_OF_BIRTH_1>")],
+                       Outcomes({"balance": Result.say("$3.00")}, verify=lambda s: "C1"))
+    assert says(actions) == ["Thanks, you're verified.", "$3.00"]
+
+
+def test_details_that_fail_with_the_request_say_so_and_ask_again() -> None:
+    _, [actions] = run([u("check_balance", DATE_OF_BIRTH="<DATE_OF_BIRTH_1>")])
+    assert says(actions) == ["Sorry, those details don't match our records.", "What is your date of birth?"]
+
+
+WARNING = "Please don't share a PIN or card security code with anyone, including us: we will never ask for them."
+
+PIN_WARNING = [
+    # (what, earlier messages, the message with a PIN in it, expected replies)
+    ("unprompted, understood", [], u("branch_hours", dropped=("PIN",)), [WARNING, "ran hours"]),
+    ("unprompted, not understood: no fallback", [], u(None, dropped=("CVV",)), [WARNING]),
+    ("inside a form: the question again, no retry counted", [u("transfer_funds")],
+     u("inform", dropped=("PIN",)), [WARNING, "How much?"]),
+    ("inside a form, with the answer", [u("transfer_funds")],
+     u("inform", dropped=("PIN",), amount="20.00"), [WARNING, "To checking or savings?"]),
+    ("during verification", [u("check_balance")], u("inform", dropped=("PIN",)), [WARNING, "What is your date of birth?"]),
+    ("after a hand-off", [u(None), u(None)], u(None, dropped=("PIN",)),
+     [WARNING, "A colleague has your conversation and will reply here shortly."]),
+]
+
+
+@pytest.mark.parametrize("what,before,message,replies", PIN_WARNING, ids=[r[0] for r in PIN_WARNING])
+def test_the_pin_warning_works_in_every_state(what: str, before: list[Understanding], message: Understanding,
+                                              replies: list[str]) -> None:
+    state, _ = run(before)
+    state, [actions] = run([message], state=state)
+    assert says(actions) == replies
+    assert state.fallbacks == (2 if what == "after a hand-off" else 0)
+    if state.form is not None:
+        assert state.form.retries == 0
+
+
+def test_below_min_confidence_nothing_routes_inside_a_form_either() -> None:
+    state, [_, actions] = run([u("transfer_funds"), u("branch_hours", confidence=0.2)])
+    assert says(actions) == ["I need an amount. How much?"] and not state.paused

@@ -27,7 +27,7 @@ from safebot.engine.state import ConversationState
 from safebot.engine.turn import TurnResult, run_turn
 from safebot.errors import ConfigError
 from safebot.events import RedactedEvent, Sink
-from safebot.redaction.policy import Destination
+from safebot.redaction.policy import ALWAYS_DROPPED, Destination
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.nlu import IntentClassifier
@@ -206,7 +206,8 @@ class Bot:
         text = inbound.text("nlu").text
         prediction = self.classifier.predict(text)
         return Understanding(
-            text, prediction.intent, float(prediction.confidence), tuple(self.extractor.extract(text))
+            text, prediction.intent, float(prediction.confidence), tuple(self.extractor.extract(text)),
+            dropped=tuple(sorted(inbound.entity_types & ALWAYS_DROPPED)),
         )
 
     def conversation_ref(self, conversation_id: str) -> str:

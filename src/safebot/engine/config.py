@@ -72,6 +72,7 @@ DEFAULT_RESPONSES: dict[str, str] = {
     "error": "Sorry, something went wrong on our side. Please try again in a moment.",
     "cancelled": "OK, I've cancelled that.",
     "verify_first": "Before I can help with that, I need to verify your identity.",
+    "security_code": "Please don't share a PIN or card security code with anyone, including us: we will never ask for them.",
     "resume": "Now, back to where we were: {prompt}",
     "empty": "I didn't get a message there. What can I help you with?",
     "too_long": "That message is too long for me to read. Could you send a shorter one?",

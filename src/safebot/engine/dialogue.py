@@ -6,9 +6,10 @@ out the actions it returns. When an action needs the outside world (:class:`RunH
 :class:`Verify`) it is the last one returned, and the turn calls ``step`` again with its
 outcome, so the rules stay a plain table that tests drive with fakes in microseconds.
 
-Order of precedence for a message: a blocked message (redaction failed) -> a locked or
-handed-off conversation -> an active form (answer, cancel, or interruption) -> the route
-table (handler, verification gate, form) -> built-in responses -> fallback and hand-off.
+Order of precedence for a message: a blocked message (redaction failed) -> the PIN and
+security-code warning (in every state) -> a locked or handed-off conversation -> an active
+form (answer, cancel, or interruption) -> the route table (handler, verification gate, form)
+-> built-in responses -> fallback and hand-off.
 After anything that leaves no form active, an interrupted form resumes.
 
 >>> from safebot.engine.handlers import Routes
@@ -65,6 +66,9 @@ class Understanding:
     confidence: float
     entities: tuple[EntityCandidate, ...] = ()
     blocked: bool = False
+    #: entity types the policy removed from the message outright (a PIN, a CVV): the customer
+    #: is warned, whatever state the conversation is in
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,8 @@ class _Rules:
             return
         s.latest_intent = u.intent
         self.emit("intent", intent=u.intent, confidence=round(u.confidence, 4))
+        if u.dropped:
+            self.say(self.response("security_code"))
         if s.locked or s.handed_off:
             self.say(self.response("handed_off"))
             return
@@ -256,7 +262,8 @@ class _Rules:
     def route(self, intent: str | None) -> None:
         s = self.s
         if intent is None:
-            self.fallback()
+            if not self.u.dropped:  # the PIN warning answered it: not a misunderstanding
+                self.fallback()
             return
         s.fallbacks = 0
         handler = self.routes.for_intent(intent)
@@ -283,9 +290,12 @@ class _Rules:
             if handler.form is not None and prefill:
                 self.prefill(handler.form)
             s.after_auth = handler.name
-            self.say(self.response("verify_first"))
-            self.begin_form(FormState(VERIFY, None))
             self.prefill(verification.form)
+            if verification.form.next_missing(s.slots) is not None:
+                # Only when there is something to ask: details given with the request are
+                # checked at once, and "First I need to find your booking" would be untrue.
+                self.say(self.response("verify_first"))
+            self.begin_form(FormState(VERIFY, None))
             self.ask_or_complete()
             return
         if handler.form is not None:
@@ -359,6 +369,11 @@ class _Rules:
             self.route(intent)
             return
         s.slots.update(outcome.filled)
+        if u.dropped and s.form.requested is not None and s.form.requested not in outcome.filled:
+            # The PIN warning was the answer to that message; ask again without counting a retry.
+            spec = next(sp for sp in form.slots if sp.name == s.form.requested)
+            self.say(spec.prompt)
+            return
         if outcome.invalid and s.form.requested not in outcome.filled:
             self.retry(form, outcome.invalid[0].invalid, outcome.invalid[0].prompt)
             return
