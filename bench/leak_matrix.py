@@ -38,6 +38,7 @@ from safebot.engine import Bot  # noqa: E402
 from safebot.testing import CapturingSink, capture_logs  # noqa: E402
 
 MASKED_IN_REPLIES = 4  # the customer may see the last four characters of what they typed
+AUDIT_BOOKKEEPING = frozenset({"id", "time", "seq", "position", "prev_hash", "hash", "record_hash", "signature"})
 
 
 def cells(domain: str) -> list[tuple[str, str]]:
@@ -109,7 +110,9 @@ def run(domain: str, seeds: int, workdir: Path) -> dict[str, Any]:
         # What holds the customer's own words, redacted: every trace of a value counts here.
         customer_side = {
             "transcript": "\n".join(json.dumps(r, default=str, ensure_ascii=False) for r in rows if r["kind"] != "bot"),
-            "audit": "\n".join(json.dumps(r, default=str) for r in bot.audit_log(cid)),
+            # audit rows without their clock, row ids and chain hashes (digits that mean nothing)
+            "audit": "\n".join(json.dumps({k: v for k, v in r.items() if k not in AUDIT_BOOKKEEPING}, default=str)
+                               for r in bot.audit_log(cid)),
             "state": json.dumps(bot.state(cid).to_json(), ensure_ascii=False),
             "events": "\n".join(events_by_ref.get(ref, {}).get("customer", [])),
         }
@@ -131,9 +134,10 @@ def run(domain: str, seeds: int, workdir: Path) -> dict[str, Any]:
                 if whole_value_in(message, p, text):
                     readable[f"{kind}/{form}"] += 1
                     problems.append({"cell": f"{kind}/{form}", "sink": sink, "why": "whole value in output"})
-            # replies: the policy's customer mask may show the last four characters
+            # replies: the policy's customer mask may show the last four characters; the bot's own
+            # words hold ordinary words, so a name counts there whole, not by 4-letter parts
             why = pii.survives(message, p, "\n".join(replies), window=MASKED_IN_REPLIES + 1)
-            if why:
+            if why and not why.startswith("part "):
                 bucket = partly if why.startswith(("run ", "part ")) else readable
                 bucket[f"{kind}/{form}"] += 1
                 problems.append({"cell": f"{kind}/{form}", "sink": "replies", "why": why})
