@@ -221,3 +221,55 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(pipeline
         meta.close()
         a.stop()
         b.stop()
+
+
+def test_an_opt_out_stops_a_delivery_already_waiting_in_rabbitmq(pipeline: Pipeline) -> None:
+    """The id is in the broker before the customer says STOP; the worker that takes it checks
+    consent when it claims the row, so the very next delivery is suppressed. The worker's log
+    carries none of the planted values."""
+    stopped, other = new_number(), new_number()
+    card, email = "4539 1488 0343 6467", "planted.optout@example.org"
+    params = {"amount": "$7.00", "merchant": f"Shop {email}", "card": "6467"}
+    first = pipeline.notifier.enqueue("fraud_alert", [Recipient(stopped), Recipient(other)],
+                                      idempotency_key=f"optout-{stopped}", params=params)
+    broker = pipeline.notifier.broker()
+    assert broker is not None and broker.counts()["queued"] >= 1  # published, waiting for a worker
+    action = pipeline.notifier.before_turn(conversation_ref=pipeline.notifier.contact_ref(stopped), message_ref=None,
+                                           text="Stop", form_open=False)
+    assert action.replies
+    worker = Worker(pipeline.bot_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            counts = pipeline.notifier.outbox.counts(first.notification_id)
+            if counts.get("queued", 0) + counts.get("sending", 0) == 0:
+                break
+            time.sleep(0.1)
+        assert pipeline.notifier.outbox.counts(first.notification_id) == {"suppressed": 1, "sent": 1}
+        assert [r.json["to"] for r in pipeline.graph.sent if r.json["to"] in (stopped, other)] == [other]
+    finally:
+        worker.stop()
+    log = "".join(worker.lines)
+    for planted in (stopped, other, card, email, "$7.00"):
+        assert planted not in log
+
+
+def test_the_same_key_from_many_requests_at_once_queues_once_on_postgresql(pipeline: Pipeline) -> None:
+    """Eight threads with one idempotency key race past the 'already queued?' check together;
+    one request queues, the others are answered as duplicates of it, none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    number = new_number()
+    key = f"race-{number}"
+    barrier = threading.Barrier(8)
+
+    def one(_: int) -> Any:
+        barrier.wait()
+        return pipeline.notifier.enqueue("fraud_alert", [Recipient(number)], idempotency_key=key,
+                                         params={"amount": "$3.00", "merchant": "Shop", "card": "1111"})
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert len({r.notification_id for r in results}) == 1
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len(pipeline.notifier.outbox.deliveries_of(results[0].notification_id)) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from typing import Any
 
@@ -72,6 +73,26 @@ def test_post_is_idempotent_and_a_notification_is_visible_only_to_its_key(nb: NB
                                                  "params": ALERT, "recipients": [{"whatsapp": "+" + number}]}).status_code == 201
     with nb.api("customer") as c:
         assert c.get(f"/v1/notifications/{body['id']}").status_code == 403
+
+
+def test_the_same_key_posted_concurrently_queues_and_sends_once(nb: NB) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    number = new_number()
+    barrier = threading.Barrier(8)
+
+    def one(_: int) -> Any:
+        barrier.wait()
+        return post(nb, number, key=f"race-{number}")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    [created] = [a.json() for a in answers if a.status_code == 201]
+    wait_state(nb, created["deliveries"][0], "sent")
+    time.sleep(0.5)
+    assert len(nb.sent_to(number)) == 1
 
 
 @pytest.mark.parametrize(("change", "status_code", "needle"), [

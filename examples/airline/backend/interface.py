@@ -119,6 +119,14 @@ class Booking(_Result):
     frequent_flyer_member: bool
 
 
+class FlightPassenger(_Result):
+    """Someone booked on a flight, as a disruption notice needs them: the booking id (the
+    customer id a suppression applies to) and the WhatsApp number on file, if any."""
+
+    booking_id: str
+    whatsapp: str | None
+
+
 class SeatMap(_Result):
     """Seats of the aircraft on one segment; ``available`` lists the free ones the
     passenger may choose (their own cabin)."""
@@ -261,6 +269,11 @@ class Reservations(Protocol):
     def flight_status(self, flight_number: str, flight_date: date | None = None) -> Flight | None:
         """Return the flight on that date; without a date, the first one that has not
         landed yet (a cancelled flight counts as not landed)."""
+        ...
+
+    def flight_passengers(self, flight_number: str, flight_date: date) -> list[FlightPassenger]:
+        """Return everyone on an active booking with a segment on that flight (for a delay
+        or cancellation notice), in booking order."""
         ...
 
     def rebook_options(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: bookings.whatsapp (disruption notices)
 
 DDL = """
 CREATE TABLE meta (
@@ -59,7 +59,9 @@ CREATE TABLE bookings (
     member_id           INTEGER REFERENCES members(id),
     passport_number     TEXT,
     passport_country    TEXT,
-    passport_expiry     TEXT
+    passport_expiry     TEXT,
+    -- where disruption notices go (the customer's WhatsApp number, E.164)
+    whatsapp            TEXT
 );
 CREATE TABLE segments (
     id             INTEGER PRIMARY KEY,

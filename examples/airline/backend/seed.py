@@ -84,18 +84,20 @@ class _Booking:
     passport: tuple[str, str, date] | None = None  # number, nationality, expiry
     extra_bags: int = 0
     meal: str | None = None
+    whatsapp: str | None = None  # disruption notices (notifications.yaml)
 
 
 BOOKINGS: tuple[_Booking, ...] = (
     _Booking(DEMO_REFERENCE, "Linh", DEMO_LAST_NAME, date(1991, 6, 24), "standard", 61240,
-             (("NW214", 1, "14C"), ("NW215", 8, "22H")), member="NW480215733"),
+             (("NW214", 1, "14C"), ("NW215", 8, "22H")), member="NW480215733",
+             whatsapp="+44 7700 900214"),
     _Booking("QK4Z7M", "Siobhan", "O'Neil", date(1983, 10, 2), "flex", 124500,
              (("NW214", 1, "14A"), ("NW219", 6, "30K")), member="NW310947262",
-             passport=("P4471920", "IRL", date(2031, 5, 4))),
+             passport=("P4471920", "IRL", date(2031, 5, 4)), whatsapp="+44 7700 900142"),
     _Booking("B3R8TW", "Priya", "Smith-Jones", date(1990, 11, 5), "basic", 9800,
-             (("NW305", 1, "21C"), ("NW302", 4, "21C"))),
+             (("NW305", 1, "21C"), ("NW302", 4, "21C")), whatsapp="+44 7700 900305"),
     _Booking("M2N6PD", "Marco", "D'Angelo", date(1975, 7, 3), "business", 148000,
-             (("NW770", 2, "2A"),), meal="VLML"),
+             (("NW770", 2, "2A"),), meal="VLML", whatsapp="+1 212 555 0177"),
     _Booking("H5J9LC", "Zoë", "Müller-Brandt", date(1968, 1, 30), "standard", 15630,
              (("NW520", 3, "12F"),), passport=("C01X00T47", "DEU", date(2029, 8, 31))),
     _Booking("T8V2KE", "Oluwaseun", "Adeyemi", date(1995, 5, 21), "standard", 13490,
@@ -103,7 +105,7 @@ BOOKINGS: tuple[_Booking, ...] = (
     _Booking("W4Y7GF", "Grace", "Okafor", date(1988, 9, 14), "flex", 38900,
              (("NW880", 6, "5C"),), extra_bags=1),
     _Booking("C6D3SA", "Seán", "MacDonald", date(1979, 12, 2), "basic", 41200,
-             (("NW218", 1, "40K"),)),
+             (("NW218", 1, "40K"),), whatsapp="+44 7700 900218"),
     _Booking("R9P5XU", "Hannah", "Kowalski", date(2001, 4, 18), "standard", 17750,
              (("NW301", -2, "17A"), ("NW302", 5, "17A")),
              passport=("EK2093318", "POL", date(2030, 1, 15))),
@@ -171,13 +173,13 @@ def seed(conn: sqlite3.Connection, anchor: date) -> None:
             conn,
             "INSERT INTO bookings (reference, first_name, last_name, date_of_birth, fare_class,"
             " fare_cents, extra_bags, meal, member_id, passport_number, passport_country,"
-            " passport_expiry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " passport_expiry, whatsapp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (booking.reference, booking.first_name, booking.last_name,
              booking.date_of_birth.isoformat(), booking.fare_class, booking.fare_cents,
              booking.extra_bags, booking.meal,
              member_ids[booking.member] if booking.member else None,
              passport[0] if passport else None, passport[1] if passport else None,
-             passport[2].isoformat() if passport else None),
+             passport[2].isoformat() if passport else None, booking.whatsapp),
         )
         for position, (number, offset, seat) in enumerate(booking.segments):
             conn.execute(

@@ -50,6 +50,7 @@ from .interface import (
     CheckInResult,
     FareClass,
     Flight,
+    FlightPassenger,
     FlightStatus,
     LoyaltyBalance,
     MealCode,
@@ -345,6 +346,18 @@ class SqliteReservations:
                     flights[-1] if flights else None,
                 )
         return None if row is None else self._flight(row)
+
+    def flight_passengers(self, flight_number: str, flight_date: date) -> list[FlightPassenger]:
+        number = normalise_flight_number(flight_number)
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT b.id, b.whatsapp FROM bookings b JOIN segments s ON s.booking_id = b.id"
+                " JOIN flights f ON f.id = s.flight_id"
+                " WHERE f.flight_number = ? AND f.flight_date = ? AND b.status = 'active'"
+                " ORDER BY b.id",
+                (number, flight_date.isoformat()),
+            ).fetchall()
+        return [FlightPassenger(booking_id=f"BK{r['id']:05d}", whatsapp=r["whatsapp"]) for r in rows]
 
     # -- rebooking and seats ---------------------------------------------
 

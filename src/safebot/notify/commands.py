@@ -131,8 +131,8 @@ def send(
     try:
         notifier = notifier_for(bot)
         notifier.catalog.get(template)
+        started = time.perf_counter()  # from reading the file to the last id handed to the broker
         people, lines = _recipients(recipients)
-        started = time.perf_counter()
         with _progress(len(people), "queueing") as advance:
             result = notifier.enqueue(template, people, idempotency_key=key, params=shared, requested_by="cli",
                                       on_progress=advance)

@@ -69,9 +69,24 @@ def _keywords() -> dict[str, Any]:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    text = re.sub(r"[^\w' -]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """Lower case, look-alikes folded ('ЅТОР' in Cyrillic letters), accents kept for the
+    word lists ('arrêt' and 'arret' are both listed), punctuation, emoji and underscores
+    as spaces, a word spelt out letter by letter ('S T O P', 'S.T.O.P.') joined."""
+    from safebot.redaction.normalise.homoglyphs import table
+
+    text = unicodedata.normalize("NFKC", text).replace("\U0001f6d1", " stop ")  # 🛑
+    looks = table()
+    if not text.isascii() and any(c in looks for c in text):
+        folded = "".join(looks.get(c, c) for c in text)
+        # Only a message that becomes all Latin is folded: a real Russian word stays as typed.
+        if all(c.isascii() or not c.isalpha() for c in folded):
+            text = folded
+    text = text.casefold().replace("’", "'")
+    text = re.sub(r"[^\w' -]+|_", " ", text)
+    words = re.sub(r"\s+", " ", text).strip()
+    if len(words) >= 5 and all(len(w) == 1 for w in words.split(" ")):
+        words = words.replace(" ", "")
+    return words
 
 
 def classify_keyword(text: str) -> Keyword | None:

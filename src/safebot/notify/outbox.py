@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from safebot.errors import ConfigError, SafebotError
@@ -196,11 +196,15 @@ class Outbox:
         requested_by: str,
         render_text: Callable[[str], str],
         on_progress: Callable[[int], None] | None = None,
+        published: bool = False,
     ) -> Enqueued:
         """Queue ``template`` to every recipient, in one transaction (see the module doc).
 
         A recipient whose address or parameters are invalid is refused (``rejected``, by
-        row number and reason) and the rest are queued.
+        row number and reason) and the rest are queued. ``published``: the caller hands the
+        ids to the broker right after the commit, so the rows are stamped as published now
+        (a relay running meanwhile does not publish them a second time; if the caller dies
+        before publishing, the relay publishes them once they are stale).
         """
         if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 256:
             raise ValueError("an idempotency key is 1-256 characters")
@@ -255,11 +259,20 @@ class Outbox:
                     raise IdempotencyConflict("this idempotency key was used for a different request")
                 return Enqueued(str(existing.id), [], duplicate=True, rejected=rejected, repeated=repeated)
             notification_id = "ntf_" + secrets.token_hex(12)
-            conn.execute(insert(NotificationRow).values(
+            # The same key from two requests at once: on PostgreSQL the second insert waits for
+            # the first transaction and then does nothing (its check above saw no row yet).
+            won = conn.execute(_insert_ignore(conn, NotificationRow.__table__).values(
                 id=notification_id, key_ref=key_ref, request_hash=request_hash, template=template.name,
                 category=template.category, purpose=template.purpose, requested_by=requested_by,
                 recipients=len(rows), created_at=stamp,
-            ))
+            ).returning(NotificationRow.id)).first()
+            if won is None:
+                other = conn.execute(
+                    select(NotificationRow.id, NotificationRow.request_hash).where(NotificationRow.key_ref == key_ref)
+                ).one()
+                if not hmac.compare_digest(other.request_hash, request_hash):
+                    raise IdempotencyConflict("this idempotency key was used for a different request")
+                return Enqueued(str(other.id), [], duplicate=True, rejected=rejected, repeated=repeated)
             ids: list[int] = []
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start:start + _CHUNK]
@@ -274,6 +287,7 @@ class Outbox:
                                       _params_aad(r["ref"], r["key_ref"])),
                     "state": "queued", "rank": RANK["queued"], "attempts": 0, "not_before": 0.0,
                     "expires_at": expires, "created_at": stamp, "updated_at": stamp,
+                    "published_at": t if published else None,
                 } for r in chunk]
                 inserted = conn.execute(
                     _insert_ignore(conn, DeliveryRow.__table__).returning(DeliveryRow.id, sort_by_parameter_order=True),
@@ -368,15 +382,16 @@ class Outbox:
             for start in range(0, len(ids), _CHUNK):
                 conn.execute(update(d).where(d.id.in_(list(ids[start:start + _CHUNK]))).values(published_at=t))
 
-    def claim_unpublished(self, limit: int, *, republish_after: float, at: float | None = None) -> list[int]:
-        """Ids to hand to the broker: never published, or published long ago and still waiting.
-        Stamped as published in the same statement, so two relays do not both take them."""
+    def claim_unpublished(self, limit: int, *, republish_after: float | None, at: float | None = None) -> list[int]:
+        """Ids to hand to the broker: never published, or (unless ``republish_after`` is None)
+        published long ago and still waiting. Stamped as published in the same transaction,
+        so two relays do not both take them."""
         d = DeliveryRow
         t = time.time() if at is None else at
         waiting = or_(d.state == "queued", (d.state == "sending") & d.lease_owner.is_(None))
-        pick = (select(d.id).where(waiting, d.not_before <= t,
-                                   or_(d.published_at.is_(None), d.published_at < t - republish_after))
-                .order_by(d.id).limit(limit))
+        due = (d.published_at.is_(None) if republish_after is None
+               else or_(d.published_at.is_(None), d.published_at < t - republish_after))
+        pick = select(d.id).where(waiting, d.not_before <= t, due).order_by(d.id).limit(limit)
         with self.tx() as conn:
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)

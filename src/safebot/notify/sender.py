@@ -136,6 +136,9 @@ class _Claim:
     items: list[_Item] = field(default_factory=list)
     unsendable: list[_Item] = field(default_factory=list)
     suppressed: int = 0
+    #: wall-clock time the claim's lease ends: no send of it may start later (the sweeper may
+    #: have handed the row to another worker by then)
+    lease_until: float = 0.0
 
 
 class _Loop:
@@ -169,8 +172,12 @@ class Sender:
         phone_number_id: str,
         message_ref: Callable[[str], str],
         publish: Callable[[Sequence[int], float], None] | None = None,
+        send_timeout: float = 10.0,
     ) -> None:
         self.outbox, self.catalog, self.limiter, self.config = outbox, catalog, limiter, config
+        #: the longest one Graph API call may take: a send started just before its lease ended
+        #: is over by the time the sweeper may reconcile it
+        self.send_timeout = float(send_timeout)
         self.number = phone_number_id
         self._message_ref = message_ref
         self._publish = publish
@@ -240,7 +247,8 @@ class Sender:
                     time.sleep(delay)
                 claim = self._claim(group, owner)
                 stats.suppressed += claim.suppressed
-                future = asyncio.run_coroutine_threadsafe(self._send_all(claim.items, reserved_at), self._loop.loop)
+                future = asyncio.run_coroutine_threadsafe(
+                    self._send_all(claim.items, reserved_at, claim.lease_until), self._loop.loop)
                 pending.append((future, claim.items, claim.unsendable))
                 while pending and pending[0][0].done():
                     stats.add(self._finish(pending.pop(0), owner))
@@ -261,7 +269,7 @@ class Sender:
         t = time.time()
         lease = t + self.config.sending_lease_seconds
         stamp = now()
-        out = _Claim()
+        out = _Claim(lease_until=lease)
         with self.outbox.tx() as conn:
             claimed = conn.execute(_CLAIM, {"ids": ids, "owner": owner, "lease": lease, "stamp": stamp}).all()
             won = {int(r.id) for r in claimed}
@@ -300,24 +308,42 @@ class Sender:
         if not item.message["template"]["components"]:
             del item.message["template"]["components"]
 
-    async def _send_all(self, items: Sequence[_Item], reserved_at: float) -> None:
-        if items:
-            await asyncio.gather(*(self._send_one(i, reserved_at) for i in items))
-
-    async def _send_one(self, item: _Item, reserved_at: float) -> None:
-        from safebot.channels.whatsapp.graph import GraphError
-
+    async def _send_all(self, items: Sequence[_Item], reserved_at: float, lease_until: float) -> None:
+        """Send ``items`` at their slots, paced by one coroutine (one timer per slot time, not
+        one per message). A send that would leave later than ``late_tolerance`` after its slot
+        is not squeezed in (it would crowd the next second): it and every send after it take
+        new slots, in one reservation. No send starts once the claim's lease has ended."""
+        if not items:
+            return
         loop = asyncio.get_running_loop()
-        due = reserved_at + item.slot
-        while True:
-            wait = due - time.monotonic()
+        order = sorted(items, key=lambda i: i.slot)
+        due = [reserved_at + i.slot for i in order]
+        tasks: list[asyncio.Task[None]] = []
+        k = 0
+        while k < len(order):
+            wait = due[k] - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if time.monotonic() - due <= self.late_tolerance:
+            t = time.monotonic()
+            if t - due[k] > self.late_tolerance:
+                rest = len(order) - k
+                plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [], rest)
+                base = time.monotonic() + plan.start
+                due[k:] = [base + j * plan.interval for j in range(rest)]
+                continue
+            if time.time() >= lease_until:
+                for item in order[k:]:
+                    item.retryable, item.problem = True, "lease ended before the send"
                 break
-            # Too late for its slot: squeezing it in would crowd the next second. Take a new one.
-            plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [], 1)
-            due = time.monotonic() + plan.start
+            while k < len(order) and due[k] <= t:
+                tasks.append(loop.create_task(self._send_one(order[k])))
+                k += 1
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    async def _send_one(self, item: _Item) -> None:
+        from safebot.channels.whatsapp.graph import GraphError
+
         assert item.to is not None
         try:
             item.wamid = await self._graph.send(item.to, item.message)
@@ -356,9 +382,13 @@ class Sender:
                     self.limiter.slow_down(self.number, 1.0)
                 elif i.code == _PAIR_THROTTLE:
                     self.limiter.hold_recipient(i.contact_ref, max(1.0, self.config.per_recipient_seconds))
+                unsent = i.problem is not None  # never left: the try does not count
+                if unsent:
+                    backoff = 0.0
                 conn.execute(update(d).where(d.c.id == i.id, d.c.lease_owner == owner).values(
                     lease_owner=None, lease_until=None, not_before=t + backoff, published_at=t,
-                    error_code=i.code, error_title=_title(i), updated_at=stamp))
+                    attempts=d.c.attempts - (1 if unsent else 0),
+                    error_code=i.code, error_title=i.problem or _title(i), updated_at=stamp))
                 republish.append((i.id, backoff))
             stats.retried = len(retry)
             for i in [*failed, *unsendable]:
@@ -402,7 +432,8 @@ class Sender:
         """Rows left ``sending`` by a worker that died mid-call (see the module doc)."""
         d = DeliveryRow
         t = time.time() if at is None else at
-        cutoff = t - self.config.reconcile_after_seconds
+        # No send starts after its lease (see _send_all) and none lasts longer than send_timeout.
+        cutoff = t - max(self.config.reconcile_after_seconds, self.send_timeout + 1.0)
         stamp = now()
         with self.outbox.tx() as conn:
             stale = conn.execute(

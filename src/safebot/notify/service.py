@@ -168,12 +168,13 @@ class Notifier:
         """Queue (blocking): the request and its deliveries in one transaction, then the ids to
         the broker. Without a broker the ids wait in the outbox for :meth:`drain`."""
         t = self.catalog.get(template)
+        to_broker = publish and self.broker() is not None
         done: Enqueued = self.outbox.enqueue(
             self.catalog, t, idempotency_key, recipients, params=params, requested_by=requested_by,
-            render_text=self._render_text, on_progress=on_progress,
+            render_text=self._render_text, on_progress=on_progress, published=to_broker,
         )
-        if publish and done.delivery_ids and self.broker() is not None:
-            self.publish_new(done.delivery_ids)
+        if to_broker and done.delivery_ids:
+            self.publish_new(done.delivery_ids, stamped=True)
         return NotifyResult(done.notification_id, tuple(done.delivery_ids), done.duplicate,
                             tuple(done.rejected), done.repeated)
 
@@ -212,9 +213,11 @@ class Notifier:
                 self._broker = NotifyBroker(url, self.config.queue)
             return self._broker
 
-    def publish_new(self, ids: Sequence[int]) -> None:
-        """Hand fresh ids to the broker in messages of ``batch_size``, then stamp them as
-        published. A crash in between is safe: the relay publishes unstamped rows."""
+    def publish_new(self, ids: Sequence[int], *, stamped: bool = False) -> None:
+        """Hand fresh ids to the broker in messages of ``batch_size``. ``stamped``: the rows
+        were written as published (:meth:`enqueue`), so a relay running meanwhile leaves them
+        alone; otherwise they are stamped after publishing (a crash in between: the relay
+        publishes the unstamped ones)."""
         broker = self.broker()
         assert broker is not None
         size = self.config.batch_size
@@ -222,6 +225,8 @@ class Notifier:
         for start in range(0, len(ids), size):
             chunk = list(ids[start:start + size])
             broker.publish(chunk)
+            if stamped:
+                continue
             done += chunk
             if len(done) >= 20 * size:
                 self.outbox.mark_published(done)
@@ -229,12 +234,25 @@ class Notifier:
         if done:
             self.outbox.mark_published(done)
 
-    def relay(self, *, limit: int = 5000) -> int:
-        """Publish what the outbox holds unpublished (or published long ago and still waiting)."""
+    def relay(self, *, limit: int = 5000, stale: bool = True) -> int:
+        """Publish what the outbox holds unpublished and, if ``stale``, what was published
+        long ago and is still waiting, but only while the broker's queues are empty: a row
+        still queued behind a long mass send (100,000 at 80/s take 21 minutes) is in the
+        queue, not lost, and publishing it again would only make workers reserve rate-limit
+        slots for messages they then skip. What is left when the queues are empty was lost
+        (a publisher that died between its commit and its publish, a purged queue)."""
         broker = self.broker()
         if broker is None:
             return 0
-        ids = self.outbox.claim_unpublished(limit, republish_after=self.config.republish_after_seconds)
+        republish_after: float | None = None
+        if stale:
+            try:
+                counts = broker.counts()
+                if counts["queued"] == 0 and counts["delayed"] == 0:
+                    republish_after = self.config.republish_after_seconds
+            except Exception as exc:  # noqa: BLE001 - cannot tell: publish only the never-published
+                log.warning("broker queue counts unavailable (%s)", type(exc).__name__)
+        ids = self.outbox.claim_unpublished(limit, republish_after=republish_after)
         for start in range(0, len(ids), self.config.batch_size):
             broker.publish(ids[start:start + self.config.batch_size])
         return len(ids)
@@ -270,7 +288,7 @@ class Notifier:
             self._sender = Sender(
                 self.outbox, self.catalog, limiter, graph, self.config, phone_number_id=wa.phone_number_id,
                 message_ref=self.env.message_ref,
-                publish=broker.publish if broker is not None else None,
+                publish=broker.publish if broker is not None else None, send_timeout=wa.timeout,
             )
             return self._sender
 

@@ -50,8 +50,10 @@ def run_worker(
     try:
         while not stop.is_set():
             try:
-                notifier.relay()
-                if time.monotonic() - last_sweep >= SWEEP_SECONDS:
+                sweep = time.monotonic() - last_sweep >= SWEEP_SECONDS
+                # Never-published rows at once; stale ones (a lost publish) at sweep time.
+                notifier.relay(stale=sweep)
+                if sweep:
                     sender.reconcile()
                     last_sweep = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - the store or broker briefly away: try again
