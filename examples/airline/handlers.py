@@ -42,7 +42,7 @@ from .backend import (
     TravelDocumentRequiredError,
     open_backend,
 )
-from .backend.fares import FARES
+from .backend.fares import AIRCRAFT, FARES
 from .formatting import day, delay, money, option_line, refund_reason, status_sentence
 
 #: a persistent database for the demo back end; unset, each bot process starts from the seed
@@ -133,11 +133,10 @@ def make_verify(airline: Reservations) -> Callable[[Context], Awaitable[str | No
 def verification_form() -> Form:
     return Form("verification", [
         SlotSpec("booking_reference",
-                 "What's your booking reference and the passenger's last name? Please type them as "
-                 "'booking reference' followed by the six characters, and 'last name' followed by the surname.",
+                 "What's your booking reference? It's the six letters and numbers on your confirmation.",
                  entities=("BOOKING_REFERENCE",),
                  invalid="I couldn't read a booking reference there (six letters and digits)."),
-        SlotSpec("last_name", "Thanks. And the passenger's last name? Please type 'last name' followed by the surname.",
+        SlotSpec("last_name", "Thanks. And the passenger's last name?",
                  entities=("PERSON",), invalid="I couldn't read a last name there."),
     ])
 
@@ -264,7 +263,12 @@ class Airline:
         wanted = ctx.slot("seat") or ctx.entity("seat")
         if isinstance(wanted, str) and wanted:
             return self._move(booking, segment, wanted)
-        return self._offer_seats(booking, segment, intro="")
+        asked = ctx.slot("seat_kind")  # "can I get a window seat?", kept through verification
+        kind = parsing.seat_kind(asked if isinstance(asked, str) else ctx.text)
+        if kind is not None and segment.seat and _kind_of(segment.seat, segment.flight.aircraft) == kind:
+            return Result.say(f"You're already in {kind} seat {segment.seat} on {segment.flight.flight_number}. "
+                              "If you'd like a different one, tell me which seat.")
+        return self._offer_seats(booking, segment, intro="", kind=kind)
 
     async def seat_choice(self, ctx: Context) -> Result:
         booking = self.booking(ctx)
@@ -295,15 +299,20 @@ class Airline:
             clear_slots=("seat_segment",),
         )
 
-    def _offer_seats(self, booking: Booking, segment: Segment, intro: str) -> Result:
+    def _offer_seats(self, booking: Booking, segment: Segment, intro: str, kind: str | None = None) -> Result:
         seat_map = self.airline.seat_map(booking.booking_id, segment.segment_id)
-        free = _nearby(seat_map.available, seat_map.current_seat, 8)
+        available = seat_map.available
+        if kind is not None:
+            available = tuple(s for s in available if _seat_kind(s, seat_map.letters) == kind)
+        free = _nearby(available, seat_map.current_seat, 8)
+        what = f"free {kind} seats" if kind else "other free seats"
         if not free:
-            return Result.say(f"{intro}I'm sorry, there are no other free seats in your cabin on this flight.")
+            return Result.say(f"{intro}I'm sorry, there are no {what} in your cabin on this flight.")
         current = f"You're in {seat_map.current_seat} on {seat_map.flight_number}. " if seat_map.current_seat else ""
+        listed = (f"Free {kind} seats near you: {', '.join(free)}." if kind else
+                  f"Free seats near you: {', '.join(free)} (seats A and {seat_map.letters[-1]} are windows).")
         return Result(
-            Result.say(f"{intro}{current}Free seats near you: {', '.join(free)} "
-                       f"(seats A and {seat_map.letters[-1]} are windows).").replies,
+            Result.say(f"{intro}{current}{listed}").replies,
             slots={"seat_segment": segment.segment_id},
             start_form="seat_choice",
         )
@@ -330,11 +339,32 @@ class Airline:
         return Result.say("Baggage included by fare: " + "; ".join(lines) + ". "
                           "Tell me your booking reference and last name to see exactly what your ticket includes.")
 
+    async def baggage_trip(self, ctx: Context) -> Result:
+        """A bag problem is about a flight already flown: the last one, or say there is none."""
+        booking = self.booking(ctx)
+        upcoming = _upcoming(booking)
+        flown = [s for s in booking.segments if s not in upcoming]
+        if not flown:
+            first = booking.segments[0].flight if booking.segments else None
+            when = f", {first.flight_number} on {day(first.flight_date)}," if first is not None else ""
+            return Result.say(
+                f"The first flight on this booking{when} hasn't left yet, so there's no bag from it to trace. "
+                "If your bag went missing on an earlier trip with another booking, say 'agent' and a colleague "
+                "will help you trace it."
+            )
+        issue = ctx.slot("bag_issue")
+        slots: dict[str, str] = {"bag_segment": flown[-1].segment_id}
+        if isinstance(issue, str) and issue:
+            slots["bag_issue"] = issue
+        return Result(slots=slots, start_form="report_baggage_details")
+
     async def report_baggage(self, ctx: Context) -> Result:
         kind = str(ctx.slot("bag_issue"))
+        segment = ctx.slot("bag_segment")
         # The contact detail stays a placeholder: the demo back end has no field for it. A real
         # baggage-tracing API would take it, and only then should this handler reveal it.
-        report = self.airline.report_baggage(str(ctx.customer_id), kind)  # type: ignore[arg-type]
+        report = self.airline.report_baggage(str(ctx.customer_id), kind,  # type: ignore[arg-type]
+                                             segment_id=segment if isinstance(segment, str) else None)
         what = {"delayed": "delayed", "lost": "missing", "damaged": "damaged"}[kind]
         return Result.say(
             f"I'm sorry about your {what} bag. I've opened file {report.file_reference} at {report.station} "
@@ -508,6 +538,18 @@ def _bags(n: int) -> str:
     return "no checked bags" if n == 0 else f"{n} checked bag{'s' if n > 1 else ''}"
 
 
+def _seat_kind(seat: str, letters: str) -> str:
+    """'window', 'aisle' or 'middle', for a cabin of blocks of three seats ('ABC DEF', 'ABC DEF GHK')."""
+    i = letters.find(seat[-1])
+    if i in (0, len(letters) - 1):
+        return "window"
+    return "aisle" if i % 3 in (0, 2) else "middle"
+
+
+def _kind_of(seat: str, aircraft: str) -> str:
+    return _seat_kind(seat, AIRCRAFT[aircraft].letters) if aircraft in AIRCRAFT else "middle"
+
+
 def _nearby(available: tuple[str, ...], current: str | None, n: int) -> list[str]:
     """The ``n`` free seats closest to the current row (front first on ties)."""
     row = int(current[:-1]) if current else 1
@@ -540,7 +582,10 @@ def _forms() -> dict[str, Form]:
                      invalid="I can add 1, 2 or 3 extra bags.")
     return {
         "add_bag": _remembered("add_bag", count),
-        "change_seat": _remembered("change_seat", SlotSpec("seat", "", entities=("seat",), validate=parsing.seat)),
+        "change_seat": Form("change_seat", [
+            SlotSpec("seat", "", entities=("seat",), validate=parsing.seat, required=False),
+            SlotSpec("seat_kind", "", entities=("seat_kind",), validate=parsing.seat_kind, required=False),
+        ]),
         "flight_lookup": Form("flight_lookup", [
             SlotSpec("flight_query", "Which flight? Tell me the flight number (like NW214), or your booking "
                      "reference and last name to check your own flights.",
@@ -557,10 +602,12 @@ def _forms() -> dict[str, Form]:
         ], cancel_words=CANCEL_WORDS),
         "add_bag_payment": Form("add_bag_payment", [
             count,
-            SlotSpec("payment_card", "Which card should I charge? Type it as 'card' followed by the number.",
+            SlotSpec("payment_card", "Which card should I charge? Please type the card number.",
                      entities=("CREDIT_CARD",), invalid="I couldn't read a card number there."),
         ], cancel_words=CANCEL_WORDS),
-        "report_baggage": Form("report_baggage", [
+        "report_baggage": _remembered("report_baggage", SlotSpec(
+            "bag_issue", "", entities=("bag_issue",), validate=parsing.baggage_issue)),
+        "report_baggage_details": Form("report_baggage_details", [
             SlotSpec("bag_issue", "I'm sorry to hear that. Is your bag delayed (didn't arrive), lost, or damaged?",
                      entities=("bag_issue",), from_text=True, validate=parsing.baggage_issue,
                      invalid="Please tell me whether the bag is delayed, lost or damaged."),
@@ -576,7 +623,7 @@ def _forms() -> dict[str, Form]:
                      validate=parsing.yes_no, invalid="Please answer yes or no."),
         ], cancel_words=frozenset({"stop", "never mind", "forget it"})),
         "update_passport": Form("update_passport", [
-            SlotSpec("passport_number", "What's the passport number? Please type it as 'passport number' and then the number.",
+            SlotSpec("passport_number", "What's the passport number?",
                      entities=("PASSPORT",), invalid="I couldn't read a passport number there."),
             SlotSpec("nationality", "What nationality is the passport (for example British, or GBR)?",
                      entities=("nationality",), from_text=True, validate=parsing.nationality,
@@ -624,7 +671,9 @@ def setup(bot_dir: Path) -> Routes:
             Handler("seat_choice", (), a.seat_choice, form=f["seat_choice"], requires_auth=True),
             Handler("baggage_allowance", ("baggage_allowance",), a.baggage_allowance),
             Handler("booking_allowance", (), a.baggage_allowance, requires_auth=True),
-            Handler("report_baggage", ("report_baggage",), a.report_baggage, form=f["report_baggage"], requires_auth=True),
+            Handler("report_baggage", ("report_baggage",), a.baggage_trip, form=f["report_baggage"], requires_auth=True),
+            Handler("report_baggage_details", (), a.report_baggage, form=f["report_baggage_details"],
+                    requires_auth=True),
             Handler("add_bag", ("add_bag",), a.add_bag, form=f["add_bag"], requires_auth=True),
             Handler("add_bag_payment", (), a.add_bag_payment, form=f["add_bag_payment"],
                     reveals=frozenset({"CREDIT_CARD"}), requires_auth=True),

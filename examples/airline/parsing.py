@@ -7,6 +7,8 @@ passport outlive the trip?) is checked by the handler against the back end.
 
 >>> seat("window seat 14d please")
 '14D'
+>>> seat_kind("can I get a window seat?")
+'window'
 >>> bag_count("two more bags")
 '2'
 >>> nationality("I'm British")
@@ -34,6 +36,7 @@ __all__ = [
     "option_pick",
     "parse_day",
     "seat",
+    "seat_kind",
     "yes_no",
 ]
 
@@ -48,6 +51,12 @@ def seat(text: str) -> str | None:
         return None
     value = f"{int(m.group(1))}{m.group(2).upper()}"
     return value if any(a.has_seat(value) for a in AIRCRAFT.values()) else None
+
+
+def seat_kind(text: str) -> str | None:
+    """'window' or 'aisle' when the customer asks for one ('an aisle seat please')."""
+    kinds = {k for k in ("window", "aisle") if re.search(rf"\b{k}s?\b", text.lower())}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 _NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "another": 1, "single": 1, "two": 2, "three": 3}
