@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -99,8 +98,12 @@ def card_slot(value: str) -> str | None:
 
 
 def merchant_slot(value: str) -> str | None:
-    """Slot validator: a merchant's name, or the placeholder the redactor put over it."""
-    if parsing.PLACEHOLDER_RE.fullmatch(value.strip()) and value.strip()[1:].startswith(MERCHANT_LOOKALIKES):
+    """Slot validator: a merchant's name, or the placeholder the redactor put over one.
+
+    A placeholder is kept as it is and never revealed: a shop's name that reads like a
+    person's or a place's is not ours to unmask, and the amount (and day) find the charge.
+    """
+    if parsing.PLACEHOLDER_RE.fullmatch(value.strip()):
         return value.strip()
     return parsing.merchant_name(value)
 
@@ -406,6 +409,11 @@ class BankHandlers:
         if ctx.slot("awaiting") != "fraud_alert" and not answered_alert:
             return Result.say("Just to be sure we mean the same payment: " + self._alert_question(alert),
                               alert_told=True, awaiting="fraud_alert")
+        if ctx.intent in ("affirm", "confirm_fraud_alert") and not parsing.explicit_yes(ctx.text):
+            # This message is the answer, and "ok", "hmm" or "fine" is not one: releasing money
+            # needs a clear yes. (After verification the answer was the message before it.)
+            return Result.say("I'll only let the payment through with a clear yes. " + self._alert_question(alert),
+                              alert_told=True, awaiting="fraud_alert")
         self.bank.confirm_fraud_alert(customer, alert.alert_id)
         return Result(
             Result.say(
@@ -432,16 +440,36 @@ class BankHandlers:
                 "don't recognise, say 'dispute a charge' and I'll help you with it."
             )
         resolution = self.bank.deny_fraud_alert(customer, alert.alert_id)
+        card = resolution.card
+        frozen = f", frozen your {fmt_card(card)}" if card.status == "frozen" else ""
         return Result(
             Result.say(
                 f"Thank you for telling us. I've declined the {fmt_money(alert.amount)} payment at "
-                f"{alert.merchant}, frozen your {fmt_card(resolution.card)} and opened fraud case "
-                f"{resolution.case_number}. You won't be charged for it. Say 'report my card stolen' "
-                "if you'd like a new card."
+                f"{alert.merchant}{frozen} and opened fraud case {resolution.case_number}. You won't be "
+                f"charged for it.{self._card_after_fraud(customer, card)}"
             ).replies,
             {"alert_told": True},
             clear_slots=("awaiting", *NOTIFICATION_SLOTS),
         )
+
+    def _replacement(self, customer: str, card: Card) -> Card | None:
+        """A new card of the same kind on its way (ordered when ``card`` was lost or replaced)."""
+        return next((c for c in self.bank.list_cards(customer)
+                     if c.kind == card.kind and c.status == "inactive" and c.card_id != card.card_id), None)
+
+    def _card_after_fraud(self, customer: str, card: Card) -> str:
+        """After a denied payment: the card's state, and a new card only if none is on its way."""
+        blocked = card.status in ("lost", "closed")
+        said = f" Your {fmt_card(card)} was already blocked, so nobody can use it." if blocked else ""
+        new = self._replacement(customer, card)
+        if new is not None:
+            delivery = new.delivery
+            state = "has been dispatched" if delivery is not None and delivery.status == "dispatched" else "has been ordered"
+            arrives = f" and should arrive by {fmt_day(delivery.eta)}" if delivery is not None and delivery.eta else ""
+            return f"{said} Your new {fmt_card(new)} {state}{arrives}."
+        if blocked:
+            return f"{said} Say 'replace my card' if you'd like a new one."
+        return " Say 'report my card stolen' if you'd like a new card."
 
     async def yes_no(self, ctx: Context) -> Result:
         """A bare 'yes' or 'no': the answer to the fraud question if one is open."""
@@ -456,7 +484,7 @@ class BankHandlers:
         """Open a dispute on the charge the customer described (amount, merchant, maybe a day)."""
         customer = _customer(ctx)
         amount = Decimal(str(ctx.slot("dispute_amount")))
-        merchant = _merchant_named(ctx, str(ctx.slot("merchant") or ""))
+        merchant = _merchant_named(str(ctx.slot("merchant") or ""))
         day = ctx.slot("dispute_day")
         days = parsing.day_range(day) if isinstance(day, str) else None
         rows = self.bank.recent_transactions(customer, limit=100)
@@ -464,8 +492,8 @@ class BankHandlers:
         if merchant is not None:
             matches = [t for t in same if _words(merchant) and _words(merchant) <= _words(t.merchant)]
         else:
-            # The name was redacted (some shop names read as places or people) and is gone by
-            # now: the amount (and day) alone will do if they point at one charge.
+            # The name was redacted (some shop names read as places or people): the amount (and
+            # day) alone will do if they point at one charge.
             matches = same if len(same) == 1 else []
         if not matches:
             recent = [t for t in rows if t.amount < 0 and t.card_last_four][:4]
@@ -517,19 +545,29 @@ class BankHandlers:
                 f"Done: I've moved {fmt_money(done.amount)} from {done.from_account.nickname} to "
                 f"{done.to_account.nickname}. New balances: "
                 f"{done.from_account.nickname} {fmt_money(done.from_account.balance)}, "
-                f"{done.to_account.nickname} {fmt_money(done.to_account.balance)}.",
-                # On its own: next to account words the outbound account-number recogniser
-                # takes the reference's digits for an account number and masks them.
+                f"{done.to_account.nickname} {fmt_money(done.to_account.balance)}. "
                 f"Your reference is {done.reference}.",
             ).replies,
             clear_slots=TRANSFER_SLOTS,
         )
 
+    async def transfer_request(self, ctx: Context) -> Result:
+        """'Send money ...': between the customer's own accounts, the transfer form; to anyone
+        else (a relative, an IBAN, another bank), what the bot can do instead."""
+        if parsing.external_payee(ctx.text):
+            return Result.say(
+                "I can only move money between your own Example Bank accounts (checking and savings) "
+                "here. To send money to someone else, use Payments in the Example Bank app or online "
+                "banking, or call us on 1-800-555-0100. If you'd like to move money between your own "
+                "accounts, tell me how much."
+            )
+        return Result(start_form="transfer")
+
     # -- contact details ---------------------------------------------------------------------------------------
     async def update_contact(self, ctx: Context) -> Result:
         """Write the new address / phone / email to the back end; confirm without echoing it."""
         tokens = list(dict.fromkeys(
-            [str(ctx.slot("new_contact"))] + parsing.contact_placeholders(ctx.text)
+            [str(ctx.slot("new_contact")), *parsing.contact_placeholders(ctx.text)]
         ))
         changes: dict[str, str] = {}
         try:
@@ -586,14 +624,10 @@ class BankHandlers:
 
     # -- small talk with a purpose ---------------------------------------------------------------------------
     async def volunteered(self, ctx: Context) -> Result:
-        """The customer gave details unprompted: verify them if they can, else ask what's up."""
-        if SECURITY_CODE_WORDS.search(ctx.text):
-            # The policy drops a CVV or PIN outright (no placeholder), so the cue words are
-            # what is left to notice it by.
-            return Result.say(
-                "Please don't share your card's security code or PIN with anyone, including us: "
-                "we will never ask for them. What can I help you with?"
-            )
+        """The customer gave details unprompted: verify them if they can, else ask what's up.
+
+        (A PIN or CVV is dropped by the policy and the engine warns about it, in every state.)
+        """
         if ctx.customer_id is None and (ctx.entity("DATE_OF_BIRTH") or ctx.entity("card_last_four") or ctx.entity("CREDIT_CARD")):
             return Result(start_form="identified")  # the verification gate takes it from here
         return Result.say("Thanks. What can I help you with today?")
@@ -606,7 +640,6 @@ class BankHandlers:
 # -- helpers -------------------------------------------------------------------------------------------------
 
 TRANSFER_SLOTS = ("amount", "from_account", "to_account")
-SECURITY_CODE_WORDS = re.compile(r"\b(?:cvv2?|cvc2?|security code|pin)\b", re.IGNORECASE)
 
 #: words in a fees question -> the lines of the table that answer it
 FEE_WORDS = (
@@ -635,14 +668,11 @@ def _account_asked(ctx: Context) -> str | None:
     return named if isinstance(named, str) else parsing.account_type(ctx.text)
 
 
-def _merchant_named(ctx: Context, value: str) -> str | None:
-    """The merchant as typed; a redacted one is revealed if its value is still held."""
-    if not value.startswith("<"):
-        return parsing.merchant_name(value) or value or None
-    try:
-        return ctx.reveal(value)
-    except RevealError:
+def _merchant_named(value: str) -> str | None:
+    """The merchant as typed; None for a name the redactor hid (it is not revealed)."""
+    if value.startswith("<"):
         return None
+    return parsing.merchant_name(value) or value or None
 
 
 def _words(text: str) -> frozenset[str]:
@@ -662,11 +692,10 @@ def _contact_summary(kind: str, value: str) -> str:
 # -- forms ----------------------------------------------------------------------------------------------------
 
 CARD_SLOT_ENTITIES = ("card_last_four", "CREDIT_CARD")
-#: what the redactor sometimes makes of a shop's name ('Spotify' reads as a place)
-MERCHANT_LOOKALIKES = ("LOCATION", "PERSON")
-#: taken from the request itself too; a PERSON only as the answer to "which shop?", because
-#: in a request it is far more often the customer's own name
-MERCHANT_ENTITIES = ("merchant", "LOCATION")
+MERCHANT_ENTITIES = ("merchant",)
+#: inside a form these answer it rather than interrupt it: "I want to move money" while the
+#: transfer (or the verification before it) asks how much
+INFORM_INTENTS = frozenset({"provide_info", "inform", "affirm", "deny", "transfer_funds"})
 
 
 def optional_slots(name: str, *specs: SlotSpec) -> Form:
@@ -799,9 +828,9 @@ def setup(bot_dir: Path) -> Routes:
                                  validate=merchant_slot, required=False),
                     )),
             Handler("yes_no", ("affirm", "deny"), h.yes_no),
-            Handler("dispute", ("dispute_charge",), h.authed(h.dispute), form=dispute_form(), requires_auth=True,
-                    reveals=frozenset(MERCHANT_LOOKALIKES)),
-            Handler("transfer", ("transfer_funds",), h.authed(h.transfer), form=transfer, requires_auth=True),
+            Handler("dispute", ("dispute_charge",), h.authed(h.dispute), form=dispute_form(), requires_auth=True),
+            Handler("transfer_request", ("transfer_funds",), h.transfer_request),
+            Handler("transfer", (), h.authed(h.transfer), form=transfer, requires_auth=True),
             Handler("transfer_amount", (), h.transfer, form=amount_again, requires_auth=True),
             Handler("transfer_to", (), h.transfer, form=to_again, requires_auth=True),
             Handler("update_contact", ("update_contact_details",), h.update_contact, form=contact,
@@ -813,6 +842,7 @@ def setup(bot_dir: Path) -> Routes:
             Handler("volunteered", ("provide_info",), h.volunteered),
             Handler("identified", (), h.authed(h.identified), requires_auth=True),
         ],
+        inform_intents=INFORM_INTENTS,
         verification=Verification(
             form=verification_form(),
             verify=h.verify,

@@ -17,6 +17,12 @@ attempts, and it spares customers from guessing which convention we use.
 '4242'
 >>> money("$1,200.50")
 '1200.50'
+>>> external_payee("can I send money to my sister's account <IBAN_CODE_1>")
+True
+>>> external_payee("move $50 from savings to my checking")
+False
+>>> explicit_yes("yes, that was me"), explicit_yes("ok"), explicit_yes("yes but it wasn't me")
+(True, False, False)
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ __all__ = [
     "contact_placeholders",
     "day_range",
     "dob_candidates",
+    "explicit_yes",
+    "external_payee",
     "last_four",
     "merchant_name",
     "money",
@@ -235,3 +243,42 @@ def day_range(text: str, today: date | None = None) -> tuple[date, date] | None:
             day = today - timedelta(days=back)
             return day, day
     return None
+
+
+# -- transfers and answers ----------------------------------------------------------------------------
+
+#: placeholders of an account that is not one of the customer's own (the bot moves money only
+#: between those, which it names by type: checking, savings)
+_PAYEE_TYPES = ("IBAN_CODE", "BANK_ACCOUNT", "ABA_ROUTING_NUMBER", "SWIFT_CODE")
+_PAYEE_WORDS = re.compile(
+    r"\b(?:some(?:one|body)(?: else)?|another (?:person|bank|customer)|other (?:people|person|bank)|"
+    r"(?:my |a |his |her |their )(?:sister|brother|sibling|mom|mum|mother|dad|father|parents?|son|daughter|"
+    r"kids?|children|wife|husband|partner|spouse|fianc[eé]e?|friend|landlord|family|cousin|aunt|uncle|"
+    r"grand(?:ma|pa|mother|father|son|daughter)|niece|nephew|boyfriend|girlfriend|roommate|flatmate|"
+    r"colleague|boss|neighbou?r)(?:'?s)?|external|abroad|overseas|international|wire|zelle|venmo|paypal)\b",
+    re.IGNORECASE,
+)
+_TO_A_PERSON = re.compile(r"\b(?:to|pay|for)\s+<PERSON_\d+>")
+
+
+def external_payee(text: str) -> bool:
+    """Does a (redacted) transfer request name someone else's account or a person to pay?"""
+    if any(m.group(1) in _PAYEE_TYPES for m in PLACEHOLDER_RE.finditer(text)):
+        return True
+    return bool(_PAYEE_WORDS.search(text) or _TO_A_PERSON.search(text))
+
+
+_YES = re.compile(
+    r"\b(?:yes|yeah|yea|yep|yup|aye|correct|(?:that|it) (?:was|is) (?:me|mine)|that'?s (?:me|mine)|"
+    r"i (?:did|made (?:it|that|this|the payment))|it'?s mine)\b",
+    re.IGNORECASE,
+)
+_NOT = re.compile(r"\b(?:no|not|nope|never|wasn'?t|isn'?t|didn'?t|don'?t)\b|n't\b", re.IGNORECASE)
+
+
+def explicit_yes(text: str) -> bool:
+    """A clear yes ('yes', 'yes that was me', 'I made it'), with no 'no' or 'not' in it.
+
+    Money and security decisions need one: 'ok', 'fine', 'hmm' or a blank line are not a yes.
+    """
+    return bool(_YES.search(text)) and not _NOT.search(text)

@@ -356,7 +356,7 @@ def test_bank_state_persists_and_is_not_reseeded(bank: Any, bank_path: Path, dem
     bank.freeze_card(demo, bank.find_card(demo, "4242").card_id)
     reopened = bankmod.open_backend(bank_path, clock=fixed_clock)
     assert reopened.find_card(demo, "4242").status == "frozen"
-    assert rows(bank_path, "SELECT COUNT(*) FROM customers") == [(10,)]
+    assert rows(bank_path, "SELECT COUNT(*) FROM customers") == [(len(sys.modules["bank_demo_backend.seed"].CUSTOMERS),)]
 
 
 def test_bank_results_are_immutable(bank: Any, demo: str) -> None:

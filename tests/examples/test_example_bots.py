@@ -41,3 +41,34 @@ def test_example_bot_conversations(example) -> None:  # type: ignore[no-untyped-
         if not report.passed:
             failures.append(f"{path.name}: {test.name}: " + "; ".join(report.problems))
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_a_blocked_message_is_out_of_scope_never_classified(example, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Redaction failed (fail closed): the message is not classified, answers no form question,
+    and the conversation carries on where it was (issue 13 item 5)."""
+    import uuid
+
+    name, runner, _ = example
+    bot = runner.bot
+    cid = f"blocked-{uuid.uuid4().hex[:8]}"
+    first = bot.handle_sync(cid, "I want to add a bag" if name == "airline" else "what's my balance")
+    asked = first.replies[-1]
+    form = bot.tracker(cid).form
+
+    def boom(text: str) -> object:
+        raise RuntimeError("detector down")
+
+    classified: list[str] = []
+    monkeypatch.setattr(bot.redactor.detector, "detect", boom)
+    monkeypatch.setattr(bot.classifier, "predict", lambda text: classified.append(text))
+    result = bot.handle_sync(cid, "weather in paris, card 4111 1111 1111 1111")
+    monkeypatch.undo()
+    assert result.blocked and result.intent is None and classified == []
+    assert result.replies == (bot.settings.response("blocked"),)
+    tracker = bot.tracker(cid)
+    assert tracker.form == form and not tracker.handed_off
+    assert bot.state(cid).fallbacks == 0
+    assert "4111" not in str(bot.transcript(cid))
+    again = bot.handle_sync(cid, "cancel")
+    assert again.replies and asked not in again.replies

@@ -210,6 +210,15 @@ CUSTOMERS: tuple[_Customer, ...] = (
         ((3, "Walgreens", -1589, "7036"),),
         (("Coastal Fuel", 8740, 35, "pending", "7036"),),
     ),
+    # A pending alert answered after the card was reported lost (tests/11_misfires.yml).
+    _Customer(
+        "Rafael", "Ortiz", date(1981, 6, 30),
+        "88 Elm Street, Hartford, CT 06103", "+1 860 555 0193", "rafael.ortiz@example.org",
+        183450, 420000,
+        (_Card("debit", make_pan("400000", 131, "6315")),),
+        ((1, "Dunkin'", -489, "6315"),),
+        (("Metro Gadgets", 12999, 50, "pending", "6315"),),
+    ),
 )
 
 BRANCHES: tuple[tuple[str, str, str, str, str, str], ...] = (
