@@ -69,6 +69,8 @@ PG_URL = os.environ.get("SAFEBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:
 SYSTEM_REDIS = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379",
                 "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
 MARKER = re.compile(r"\[chaos c(\d+) m(\d+)\]")
+#: what the store keeps of a message whose redaction failed (safebot.redaction.types.BLOCKED_TEXT)
+BLOCKED_TEXT = "<REDACTED_MESSAGE>"
 TEMPLATES = [
     "please freeze my card {card}",
     "what's the balance on the card {card}?",
@@ -264,6 +266,8 @@ class Op:
     status: int | None = None
     error: str | None = None
     server: int | None = None
+    #: the replies of an acknowledged request (redacted by the bot: safe to keep)
+    replies: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:
@@ -315,6 +319,8 @@ async def client_loop(
                 op.status = r.status_code
                 history.bodies.append(r.text)
                 ok = r.status_code == 200 and bool(r.json().get("replies"))
+                if ok:
+                    op.replies = tuple(r.json()["replies"])
                 op.outcome, op.error = ("ok", None) if ok else ("info", f"HTTP {r.status_code}")
                 break
             op.done = time.monotonic()
@@ -388,6 +394,9 @@ async def nemesis(
 def check(bot_dir: Path, schema: str, history: History, servers: list[Server], metrics: list[str],
           redis_dump: list[str]) -> dict[str, Any]:
     from safebot.engine import Bot
+    from safebot.engine.config import load_bot_config
+
+    blocked_reply = load_bot_config(bot_dir).response("blocked")
 
     by_key = {op.key: op for op in history.ops}
     per_conv: dict[str, list[Op]] = defaultdict(list)
@@ -401,7 +410,7 @@ def check(bot_dir: Path, schema: str, history: History, servers: list[Server], m
             users = [r for r in bot.transcript(f"rest:{conv}") if r["kind"] == "user"]
             state_turn = bot.state(f"rest:{conv}").turn if users else 0
             judge(conv, [(int(r["turn"]), r.get("text") or "") for r in users], state_turn, ops, by_key,
-                  anomalies, counts)
+                  anomalies, counts, blocked_reply=blocked_reply)
     finally:
         bot.close()
 
@@ -437,19 +446,31 @@ def check(bot_dir: Path, schema: str, history: History, servers: list[Server], m
 
 
 def judge(conv: str, users: list[tuple[int, str]], state_turn: int, ops: list[Op], by_key: dict[tuple[int, int], Op],
-          anomalies: dict[str, list[str]], counts: Counter[str]) -> None:
+          anomalies: dict[str, list[str]], counts: Counter[str], *, blocked_reply: str | None = None) -> None:
     """One conversation's recorded user turns ``(turn, text)`` against the history of what was
-    sent to it (``ops``) and to any conversation (``by_key``)."""
+    sent to it (``ops``) and to any conversation (``by_key``).
+
+    A message whose redaction failed (its time budget ran out on a loaded machine: fail closed)
+    is stored as ``<REDACTED_MESSAGE>``, marker and all, and its customer is answered with the
+    bot's ``blocked`` response (``blocked_reply``). Such turns cannot be told apart, so they are
+    counted: at least one blocked row per acknowledged blocked request (else lost), at most one
+    per blocked or unknown request (else phantom or duplicated); they are left out of the order
+    check, and the run reports how many there were.
+    """
     turns = [t for t, _ in users]
     if turns != list(range(1, len(turns) + 1)):
         anomalies["turns"].append(f"{conv}: user turns {turns[:20]}")
     if state_turn != len(users):
         anomalies["turns"].append(f"{conv}: tracker at turn {state_turn}, {len(users)} user turns recorded")
     recorded: list[tuple[int, int]] = []
+    blocked_rows = 0
     for _, text in users:
         m = MARKER.search(text)
         if m is None:
-            anomalies["phantom"].append(f"{conv}: a user turn without a marker")
+            if text.strip() == BLOCKED_TEXT:
+                blocked_rows += 1
+            else:
+                anomalies["phantom"].append(f"{conv}: a user turn without a marker")
             continue
         k = (int(m.group(1)), int(m.group(2)))
         if k not in by_key or by_key[k].conversation != conv:
@@ -462,14 +483,28 @@ def judge(conv: str, users: list[tuple[int, str]], state_turn: int, ops: list[Op
     position: dict[tuple[int, int], int] = {}
     for i, k in enumerate(recorded):
         position.setdefault(k, i)
+
+    def blocked(op: Op) -> bool:
+        return op.outcome == "ok" and blocked_reply is not None and blocked_reply in op.replies
+
+    acked_blocked = [op for op in ops if blocked(op) and op.key not in position]
+    maybe_blocked = [op for op in ops if op.outcome == "info" and op.key not in position]
     for op in ops:
         counts[f"sent_{op.outcome}"] += 1
-        if op.outcome == "ok" and op.key not in position:
+        if op.outcome == "ok" and op.key not in position and not blocked(op):
             anomalies["lost"].append(f"{conv}: acknowledged c{op.client} m{op.seq} is not recorded")
         if op.outcome == "fail" and op.key in position:
             anomalies["phantom"].append(f"{conv}: c{op.client} m{op.seq} was refused by every server, yet recorded")
         elif op.outcome == "info":
             counts["unknown_recorded" if op.key in position else "unknown_not_recorded"] += 1
+    if blocked_rows < len(acked_blocked):
+        anomalies["lost"].append(f"{conv}: {len(acked_blocked)} acknowledged blocked message(s), "
+                                 f"{blocked_rows} blocked row(s) recorded")
+    elif blocked_rows > len(acked_blocked) + len(maybe_blocked):
+        anomalies["phantom"].append(f"{conv}: {blocked_rows} blocked row(s), at most "
+                                    f"{len(acked_blocked) + len(maybe_blocked)} blocked or unknown message(s) sent")
+    counts["blocked_rows"] += blocked_rows
+    counts["blocked_acknowledged"] += len(acked_blocked)
     # real-time order: a turn acknowledged before another was sent must be recorded before it
     acked = sorted((op for op in ops if op.outcome == "ok" and op.key in position), key=lambda o: o.done or 0.0)
     for b in ops:
@@ -481,7 +516,7 @@ def judge(conv: str, users: list[tuple[int, str]], state_turn: int, ops: list[Op
             if position[a.key] > position[b.key]:
                 anomalies["reordered"].append(
                     f"{conv}: c{b.client} m{b.seq} recorded before c{a.client} m{a.seq}, acknowledged before it was sent")
-    counts["recorded_turns"] += len(recorded)
+    counts["recorded_turns"] += len(recorded) + blocked_rows
 
 
 def table_dump(schema: str) -> list[str]:
@@ -653,7 +688,9 @@ def print_run(r: dict[str, Any]) -> None:
     print(f"  requests {r.get('requests')}, acknowledged {r.get('acknowledged')} "
           f"({r.get('acknowledged_per_s', 0):.1f}/s), recorded turns {r.get('counts', {}).get('recorded_turns')}; "
           f"unknown outcome: {r.get('counts', {}).get('unknown_recorded', 0)} recorded, "
-          f"{r.get('counts', {}).get('unknown_not_recorded', 0)} not")
+          f"{r.get('counts', {}).get('unknown_not_recorded', 0)} not; blocked (redaction failed closed): "
+          f"{r.get('counts', {}).get('blocked_rows', 0)} rows, {r.get('counts', {}).get('blocked_acknowledged', 0)} "
+          f"acknowledged")
     print(f"  faults: {r.get('kills')} SIGKILL, {r.get('pauses')} SIGSTOP/SIGCONT, {r.get('redis_restarts')} Redis restart, "
           f"{r.get('server_starts')} server starts; fenced writes retried {r.get('fenced_write_retries')}, "
           f"lock waits on Redis {r.get('lock_waits_on_redis')}, 503s {r.get('busy_503')}; "

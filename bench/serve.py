@@ -3,6 +3,15 @@ in-process, webhook acknowledgement latency under load, server memory, and 1,000
 webhook deliveries over two server processes on one store.
 
     ./dev bench serve [--bot examples/bank] [--turns 240] [--quick]
+    ./dev bench serve --scale-out [--turns 240] [--repeats 3] [--clients 16]
+
+``--scale-out`` (issue 11's target) measures instead one ``safebot serve`` process against two
+on one PostgreSQL store (127.0.0.1:5432, a fresh schema) with conversation leases in Redis
+(127.0.0.1:6379): both processes start once, and rounds alternate between sending every turn
+to the first and rotating turns over both (client-side round robin), ``--repeats`` times each,
+so a change in the machine's load falls on both configurations alike. Each turn goes to a new
+conversation (a bank's many customers, no lock contention). Per round: turns/s, p50/p99, the
+servers' CPU seconds per turn and the load average.
 
 Everything runs on loopback: the server is ``safebot serve`` in a child process (as deployed),
 the load generator is an asyncio httpx client in this process, the Graph API is the recording
@@ -111,13 +120,101 @@ def delivery(sender: str, text: str) -> bytes:
                                                      phone_number_id="106540352242922")]))
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def scale_out(args: argparse.Namespace) -> None:
+    """One server process against two on PostgreSQL + Redis, alternating rounds."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import chaos  # the fault-injection run's bot preparation and server processes
+
+    results: dict[str, Any] = {"load_average_start": load_average(), "rounds": []}
+    work = Path(tempfile.mkdtemp(prefix="safebot-bench-scale-"))
+    schema = f"bench_scale_{os.getpid()}"
+    servers: list[Any] = []
+    try:
+        bot_dir, key, _ = chaos.prepare(work, Path(args.bot), args.redis_url, schema, None)
+        yaml = (bot_dir / "bot.yaml").read_text().replace("lease_ttl_s: 2\n", "lease_ttl_s: 30\n")
+        (bot_dir / "bot.yaml").write_text(yaml)
+        env = {**os.environ, "SAFEBOT_SERVE_RATE_LIMIT_PER_MINUTE": "1000000",
+               "SAFEBOT_SERVE_RATE_LIMIT_BURST": "100000", "SAFEBOT_SERVE_MAX_CONCURRENT_TURNS": "256",
+               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        servers = [chaos.Server(i, chaos.free_port(), bot_dir, env, work) for i in range(2)]
+        for s in servers:
+            s.start()
+        await asyncio.gather(*(s.until_up() for s in servers))
+        if any(s.state != "up" for s in servers):
+            raise RuntimeError("a server exited while starting: " + servers[0].log_file.read_text()[-2000:])
+        print(f"two servers up on PostgreSQL schema {schema}; load {load_average()}", file=sys.stderr)
+        headers = {"Authorization": f"Bearer {key}"}
+        limits = httpx.Limits(max_connections=args.clients * 2, max_keepalive_connections=args.clients * 2)
+        async with httpx.AsyncClient(timeout=120, limits=limits, headers=headers) as client:
+            for s in servers:  # warm each process (models, connections) on turns not counted
+                for i, text in enumerate(messages(8, seed=97)):
+                    await client.post(f"{s.url}/v1/conversations/warm-{s.index}-{i}/messages", json={"text": text})
+            for repeat in range(args.repeats):
+                for n in (1, 2):
+                    texts = messages(args.turns, seed=1000 * repeat + n)
+                    failures: dict[int, int] = {}
+
+                    async def call(i: int, text: str, n: int = n, repeat: int = repeat,
+                                   failures: dict[int, int] = failures) -> None:
+                        s = servers[i % n]
+                        r = await client.post(f"{s.url}/v1/conversations/scale-{repeat}-{n}-{i}/messages",
+                                              json={"text": text})
+                        if r.status_code != 200:
+                            failures[r.status_code] = failures.get(r.status_code, 0) + 1
+
+                    cpu_before = [cpu_seconds(s.proc.pid) for s in servers]
+                    tps, lat = await run_clients(args.clients, texts, call)
+                    cpu = sum(cpu_seconds(s.proc.pid) - b for s, b in zip(servers, cpu_before, strict=True))
+                    entry = {"processes": n, "repeat": repeat + 1, "turns": args.turns, "turns_per_s": tps,
+                             "p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
+                             "server_cpu_ms_per_turn": cpu / args.turns * 1000,
+                             "server_cores_used": cpu * tps / args.turns, "failures": failures,
+                             "load_average": load_average()}
+                    results["rounds"].append(entry)
+                    print(json.dumps(entry), file=sys.stderr)
+    finally:
+        for s in servers:
+            s.terminate()
+        chaos.drop_schema(schema)
+        shutil.rmtree(work, ignore_errors=True)
+    results["load_average_end"] = load_average()
+    print(f"\nload average at start {results['load_average_start']}, at end {results['load_average_end']}; "
+          f"{args.clients} clients, {args.turns} turns per round\n")
+    print("| round | processes | turns/s | p50 / p99 ms | server CPU ms per turn | cores used | load average |")
+    print("|---|---|---|---|---|---|---|")
+    for e in results["rounds"]:
+        failed = f" ({e['failures']} not 200)" if e["failures"] else ""
+        print(f"| {e['repeat']} | {e['processes']} | {e['turns_per_s']:.1f}{failed} | {e['p50_ms']:.0f} / "
+              f"{e['p99_ms']:.0f} | {e['server_cpu_ms_per_turn']:.0f} | {e['server_cores_used']:.2f} | "
+              f"{e['load_average']} |")
+    by = {n: [e["turns_per_s"] for e in results["rounds"] if e["processes"] == n] for n in (1, 2)}
+    ratios = [two / one for one, two in zip(by[1], by[2], strict=True)]
+    results["ratio_per_repeat"] = ratios
+    results["ratio_of_sums"] = sum(by[2]) / sum(by[1])
+    print(f"\ntwo processes / one: {', '.join(f'{r:.2f}x' for r in ratios)} per repeat; "
+          f"{results['ratio_of_sums']:.2f}x overall")
+    print(json.dumps(results))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bot", default=str(ROOT / "examples" / "bank"))
     parser.add_argument("--turns", type=int, default=240, help="turns per concurrency level")
     parser.add_argument("--redeliveries", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="a short run (fewer turns), to try the script")
+    parser.add_argument("--scale-out", action="store_true", help="one process against two on PostgreSQL + Redis")
+    parser.add_argument("--repeats", type=int, default=3, help="--scale-out: rounds per configuration")
+    parser.add_argument("--clients", type=int, default=16, help="--scale-out: concurrent clients")
+    parser.add_argument("--redis-url", default=os.environ.get("SAFEBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
+    if args.scale_out:
+        await scale_out(args)
+        return
     if args.quick:
         args.turns, args.redeliveries = 32, 200
     from serve_harness import ServeProcess

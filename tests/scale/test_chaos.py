@@ -55,6 +55,29 @@ def test_the_checker_finds_each_anomaly(recorded: list[tuple[int, int] | str], s
     assert judged(recorded, state_turn) == expected
 
 
+BLOCKED = "Sorry, I couldn't process that safely."
+
+
+@pytest.mark.parametrize(("rows", "outcome", "expected"), [
+    (1, "ok", {}),              # acknowledged with the blocked reply, stored as <REDACTED_MESSAGE>
+    (0, "ok", {"lost": 1}),     # acknowledged, no blocked row
+    (1, "info", {}),            # unknown outcome: it may have been applied
+    (0, "info", {}),
+    (2, "ok", {"phantom": 1}),  # one blocked message, two blocked rows
+    (1, "fail", {"phantom": 1}),
+])
+def test_blocked_turns_are_counted(rows: int, outcome: str, expected: dict[str, int]) -> None:
+    ops = [chaos.Op(1, 1, "hot-0", "", {}, sent=0.0, done=1.0, outcome="ok"),
+           chaos.Op(1, 2, "hot-0", "", {}, sent=1.5, done=2.0, outcome=outcome,
+                    replies=(BLOCKED,) if outcome == "ok" else ())]
+    users = [(1, marker(1, 1))] + [(2 + i, chaos.BLOCKED_TEXT) for i in range(rows)]
+    anomalies: dict[str, list[str]] = defaultdict(list)
+    counts: Counter[str] = Counter()
+    chaos.judge("hot-0", users, len(users), ops, {op.key: op for op in ops}, anomalies, counts, blocked_reply=BLOCKED)
+    assert {k: len(v) for k, v in anomalies.items() if v} == expected
+    assert counts["blocked_rows"] == rows
+
+
 def test_planted_values_are_what_the_policy_detects() -> None:
     import random
 
