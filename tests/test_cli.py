@@ -43,7 +43,7 @@ def test_redact_plain_json_and_bad_lines() -> None:
 
 
 def test_redact_confines_a_bad_byte_to_its_line() -> None:
-    data = "card 4111 1111 1111 1111\n".encode() + b"caf\xe9 4111 1111 1111 1111\n" + "iban GB82 WEST 1234 5698 7654 32\n".encode()
+    data = b"card 4111 1111 1111 1111\n" + b"caf\xe9 4111 1111 1111 1111\n" + b"iban GB82 WEST 1234 5698 7654 32\n"
     r = subprocess.run([sys.executable, "-m", "safebot.cli", "redact", "--policy", str(BANK_POLICY)],
                        input=data, capture_output=True, timeout=600)
     lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
@@ -79,13 +79,162 @@ def test_redact_destination_customer() -> None:
     [
         (["redact", "--policy", "no/such.yaml"], "no/such.yaml: file not found"),
         (["redact", "--policy", str(BANK_POLICY), "--destination", "twitter"], "unknown destination"),
-        (["chat", "no/such/bot"], "not a bot directory"),
+        (["chat", "no/such/bot"], "no/such/bot: no such directory"),
+        (["chat", str(BANK_POLICY)], "not a directory"),
+        (["chat", str(ROOT / "docs")], "not a bot directory (no bot.yaml)"),
+        (["policy", "explain", "no/such.yaml"], "no/such.yaml: file not found"),
+        (["policy", "explain", str(BANK_POLICY), "--format", "pdf"], "--format must be md or html"),
+        (["init", "somewhere", "--from", "casino"], "--from must be one of: bank, airline"),
     ],
 )
 def test_user_errors_are_one_line(args: list[str], message: str) -> None:
     r = safebot(*args)
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
+    assert_one_error_line(r)
+
+
+def assert_one_error_line(r: subprocess.CompletedProcess[str]) -> None:
+    """The README's promise for every user error: one line on stderr, ``error: ...``."""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["chat"], "error: missing argument 'BOT_DIR' (see 'safebot chat --help')"),
+        (["policy", "explain"], "error: missing argument 'POLICY_FILE' (see 'safebot policy explain --help')"),
+        (["redact"], "error: missing option '--policy' (see 'safebot redact --help')"),
+        (["init", "new-bot"], "error: missing option '--from' (see 'safebot init --help')"),
+        (["chatt", "examples/bank"], "error: no such command 'chatt'"),
+        (["policy", "explian"], "error: no such command 'explian'"),
+        (["chat", "examples/bank", "--bogus"], "error: no such option: --bogus"),
+        (["--bogus"], "error: no such option: --bogus"),
+        (["rasa-actions", "examples/bank", "--port", "eighty"], "error: invalid value for '--port'"),
+        (["rasa-actions", "examples/bank", "--port", "70000"], "error: --port must be between 1 and 65535"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    r = safebot(*args)
+    assert r.returncode == 2, r.stderr
+    assert_one_error_line(r)
+    assert r.stderr.startswith(message) and r.stdout == ""
+
+
+def test_no_arguments_shows_the_help() -> None:
+    r = safebot()
+    assert "Usage: safebot" in r.stdout + r.stderr and "Traceback" not in r.stderr
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    r = safebot("--version")
+    assert r.returncode == 0
+    assert r.stdout == f"safebot {version('safebot')}\n" and r.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("missing/explain.md", "missing/explain.md: directory {tmp}/missing does not exist"),
+        (".", "is a directory; -o takes a file name"),
+        ("afile/explain.md", "{tmp}/afile is not a directory"),
+    ],
+)
+@pytest.mark.parametrize("command", [["policy", "explain", str(BANK_POLICY)],
+                                     ["policy", "diff", str(BANK_POLICY), str(BANK_POLICY)]])
+def test_output_path_errors_are_one_line(tmp_path: Path, command: list[str], target: str, message: str) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = safebot(*command, "-o", str(tmp_path / target))
+    assert r.returncode == 2, r.stderr
+    assert_one_error_line(r)
+    assert message.format(tmp=tmp_path) in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no temporary file left
+
+
+def test_output_file_is_written_whole(tmp_path: Path) -> None:
+    out = tmp_path / "explain.md"
+    out.write_text("an older report")
+    r = safebot("policy", "explain", str(BANK_POLICY), "-o", str(out))
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert "| CREDIT_CARD |" in out.read_text() and [p.name for p in tmp_path.iterdir()] == ["explain.md"]
+
+
+@pytest.mark.parametrize("command", ["rasa-actions", "serve"])
+def test_a_port_in_use_is_one_line(minibank: Path, command: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = safebot(command, str(minibank), "--port", str(port))
+    assert r.returncode == 2, r.stderr
+    assert_one_error_line(r)
+    assert f"port {port} on 127.0.0.1 is already in use" in r.stderr
+
+
+def _commands() -> list[tuple[str, ...]]:
+    from safebot.cli import _command
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(_command(), ())
+    return found
+
+
+def test_help_shows_flags_as_flags_and_arguments_by_name(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command's --help (in process: a subprocess each would take a minute): a boolean
+    option is a flag without a value, an argument is its upper-case name, no paragraph is cut
+    by the docstring's own line breaks."""
+    from safebot.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    commands = _commands()
+    assert {("chat",), ("init",), ("policy", "explain"), ("test",)} <= set(commands)
+    for path in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*path, "--help"])
+        out = capsys.readouterr().out
+        assert exit_info.value.code == 0, path
+        assert "Usage: safebot" in out, path
+        assert "<bool>" not in out and "BOOLEAN" not in out, (path, out)
+    main_help = _help(capsys, ["chat", "--help"])
+    assert "--json " in main_help and "BOT_DIR" in main_help
+    assert "--verbose  -v  " in _help(capsys, ["test", "--help"])
+
+
+def _help(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    from safebot.cli import main
+
+    with pytest.raises(SystemExit):
+        main(args)
+    return capsys.readouterr().out
+
+
+def test_help_paragraphs_are_not_cut_by_the_source_line_breaks(capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    out = _help(capsys, ["redact", "--help"])
+    assert 'a blocked line (detection failed or ran past its time budget) has "text"' in out
+
+
+def test_policy_explain_help_says_what_it_prints(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    out = _help(capsys, ["policy", "explain", "--help"])
+    for words in ("POLICY_FILE", "--format", "md", "html", "--output", "treatment per destination", "allow-list"):
+        assert words in out, words
 
 
 def test_bad_policy_names_line_and_field(tmp_path: Path) -> None:
@@ -105,6 +254,7 @@ def test_policy_test_pass_and_fail(tmp_path: Path) -> None:
     )
     r = safebot("policy", "test", str(BANK_POLICY), str(cases))
     assert r.returncode == 1
+    assert r.stderr == ""  # no progress drawn into a pipe
     assert r.stdout.strip().endswith("1 passed, 1 failed")
     assert "FAIL wrong on purpose" in r.stdout
 

@@ -1,14 +1,18 @@
 """The ``safebot`` command line (a contract: see DESIGN.md, "Command line").
 
-User errors print one line on stderr and exit with status 2; no tracebacks.
+User errors print one line on stderr and exit with status 2; no tracebacks. :func:`main`
+maps every error a user can cause (a usage mistake, a bad file, a path that cannot be
+written) to that line; long work shows progress on a terminal only (:mod:`safebot.progress`).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -16,6 +20,7 @@ from safebot.errors import SafebotError
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine import Bot
+    from safebot.nlu import IntentClassifier
     from safebot.redaction.redactor import Redactor
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="safebot: chatbots that never leak PII.")
@@ -28,6 +33,63 @@ DESTINATION_HELP = "customer, transcript, analytics, agent or nlu"
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a command's ``-o`` file, or fail with one line saying what is wrong with the path.
+
+    Written to a temporary file beside it and renamed, so a failed run never leaves half a
+    report behind. Commands in other modules use it too (``from safebot.cli import write_output``).
+    """
+    import os
+    import tempfile
+
+    if path.is_dir():
+        _fail(f"{path}: is a directory; -o takes a file name")
+    parent = path.parent
+    if not parent.exists():
+        _fail(f"{path}: directory {parent} does not exist")
+    if not parent.is_dir():
+        _fail(f"{path}: {parent} is not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        _fail(f"{path}: cannot write in {parent} ({exc.strerror or type(exc).__name__})")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        _fail(f"{path}: cannot write ({exc.strerror or type(exc).__name__})")
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"safebot {version('safebot')}")
+        except PackageNotFoundError:  # a source tree without an install
+            typer.echo("safebot (not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _show_version: Annotated[bool, typer.Option("--version", help="print the version and exit", callback=_version,
+                                                is_eager=True)] = False,
+) -> None:
+    """safebot: chatbots that never leak PII."""
 
 
 def _build_redactor(policy_path: Path) -> Redactor:
@@ -92,7 +154,7 @@ def redact(
                 sys.stdout.write(json.dumps({"error": err}) + "\n")
                 continue
             analysis = next(analyses)
-            r = redactor.render(analysis, destination)  # type: ignore[arg-type]
+            r = redactor.render(analysis, destination)
             out: dict[str, object] = {"text": r.text, "entities": [f.to_json() for f in r.findings], "blocked": r.blocked}
             if analysis.blocked:
                 blocked += 1
@@ -124,10 +186,18 @@ def policy_test(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="list passing cases too")] = False,
 ) -> None:
     """Run compliance cases against a policy; prints 'N passed, N failed'."""
-    from safebot.redaction.cases import load_cases, run_cases
+    from safebot.progress import stages, track
+    from safebot.redaction.cases import check_entity_types, load_cases, run_case
 
     cases = load_cases(cases_file)
-    results = run_cases(_build_redactor(policy_file), cases)
+    with stages("policy test") as stage:
+        stage("loading the policy and its recognizers")
+        redactor = _build_redactor(policy_file)
+    # run_cases, one case at a time, so the bar can advance (labels only, never a case's text)
+    known = set(redactor.policy.known_entities()) | set(redactor.policy.entities)
+    check_entity_types(cases, known)
+    results = [run_case(redactor, case, i, known)
+               for i, case in enumerate(track(cases.cases, "policy cases"))]
     for r in results:
         if not r.passed:
             typer.echo(f"FAIL {r.name}")
@@ -155,7 +225,7 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
 
 
 @policy_app.command("explain")
@@ -208,10 +278,12 @@ def policy_diff(
         raise typer.Exit(DIFF_LOOSENS)
 
 
-def _load_bot(bot_dir: Path, **kwargs: object) -> Bot:
-    from safebot.engine import Bot
+def _load_bot(bot_dir: Path, **kwargs: Any) -> Bot:
+    """Check the bot directory in a second (file, line, field), then load it, its stages shown
+    on a terminal."""
+    from safebot.preflight import load_bot
 
-    return Bot.load(bot_dir, **kwargs)  # type: ignore[arg-type]
+    return load_bot(bot_dir, **kwargs)
 
 
 @app.command()
@@ -259,22 +331,52 @@ def chat(
 def nlu(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
     """Classify stdin lines: {"text" (redacted), "intent" (null = out of scope), "confidence"}."""
     from safebot.nlu.training import load_or_train
-    from safebot.engine.config import load_bot_config
+    from safebot.preflight import check_bot_dir
+    from safebot.progress import bar, stages
     from safebot.redaction.policy import load_policy
     from safebot.redaction.redactor import Redactor
 
-    config = load_bot_config(bot_dir)
-    redactor = Redactor(load_policy(bot_dir / config.policy), hmac_key=b"nlu-cli")
-    clf = load_or_train(bot_dir, config)
-    for raw in sys.stdin:
-        line = raw.rstrip("\r\n")
-        text = redactor.redact(line, destination="nlu").text
-        p = clf.predict(text)
-        sys.stdout.write(
-            json.dumps({"text": text, "intent": p.intent, "confidence": round(float(p.confidence), 4)}, ensure_ascii=False)
-            + "\n"
-        )
-        sys.stdout.flush()
+    config = check_bot_dir(bot_dir).config
+    with stages(f"loading {bot_dir}") as stage:
+        stage("reading the policy")
+        policy = load_policy(bot_dir / config.policy)
+        stage("loading the intent model")
+        clf = load_or_train(bot_dir, config)
+        stage("loading the redaction models")
+        redactor = Redactor(policy, hmac_key=b"nlu-cli")
+    # A bar for a file or a pipe on stdin (never for lines typed at the terminal), in bytes
+    # read: the lines themselves are never shown.
+    with bar(_stdin_size(), "classifying", unit="bytes") if not sys.stdin.isatty() else nullcontext(_ignore) as advance:
+        for raw in sys.stdin:
+            advance(len(raw.encode("utf-8", "surrogateescape")))
+            _classify_line(raw, redactor, clf)
+
+
+def _ignore(n: float = 1) -> None:
+    pass
+
+
+def _stdin_size() -> int | None:
+    """The size of stdin when it is a regular file (``< lines.txt``): the bar's end."""
+    import os
+    import stat
+
+    try:
+        st = os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _classify_line(raw: str, redactor: Redactor, clf: IntentClassifier) -> None:
+    line = raw.rstrip("\r\n")
+    text = redactor.redact(line, destination="nlu").text
+    p = clf.predict(text)
+    sys.stdout.write(
+        json.dumps({"text": text, "intent": p.intent, "confidence": round(float(p.confidence), 4)}, ensure_ascii=False)
+        + "\n"
+    )
+    sys.stdout.flush()
 
 
 @app.command()
@@ -283,31 +385,44 @@ def train(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> Non
     import time
 
     from safebot.nlu.training import model_dir, train_bot
+    from safebot.preflight import check_bot_dir
+    from safebot.progress import stages
+    from safebot.redaction.policy import load_policy
 
     started = time.perf_counter()
-    train_bot(bot_dir)
+    # The whole directory is checked before a minute of training: the quick check first
+    # (a second), then the policy's own checks that build its recognizers.
+    config = check_bot_dir(bot_dir).config
+    with stages(f"train {bot_dir}") as stage:
+        stage("checking the policy")
+        load_policy(bot_dir / config.policy)
+        stage("training the intent model")
+        train_bot(bot_dir, config)
     typer.echo(f"trained {model_dir(bot_dir)} in {time.perf_counter() - started:.1f}s")
 
 
 @app.command("test")
 def test_bot(
     bot_dir: Annotated[Path, typer.Argument(help="bot directory")],
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="list passing tests too")] = False,
 ) -> None:
     """Run BOT_DIR/tests: expected intents, replies and slots, and no planted PII in any sink."""
     import tempfile
 
+    from safebot.preflight import check_bot_dir
+    from safebot.progress import track
     from safebot.testing import ConversationRunner, load_conversation_tests
 
+    checked = check_bot_dir(bot_dir)
     tests = load_conversation_tests(bot_dir / "tests")
     # Tests must not touch the bot's own store or sinks (its analytics file, the agents' hand-off
     # queue): a throw-away SQLite file, and the runner's capturing sinks instead of exporters.
     with tempfile.TemporaryDirectory(prefix="safebot-test-") as tmp:
-        bot = _load_bot(bot_dir, store_url=f"sqlite:///{tmp}/test.sqlite3", exporters=False)
+        bot = _load_bot(bot_dir, checked=checked, store_url=f"sqlite:///{tmp}/test.sqlite3", exporters=False)
         try:
             runner = ConversationRunner(bot)
             passed = failed = 0
-            for path, test in tests:
+            for path, test in track(tests, "conversation tests"):
                 report = runner.run(test, path.name)
                 if report.passed:
                     passed += 1
@@ -348,6 +463,7 @@ def rasa_actions(
         _fail(f"--max-body-mb must be between 1 and 1024, not {max_body_mb}")
     if action_token() is None and not is_loopback(host):
         _fail(f"refusing to serve on {host} without a token: set SAFEBOT_ACTION_TOKEN")
+    _port_free(host, port)
     bot = _load_bot(bot_dir)
     # The command is an application, so it may configure logging: one line per action, with
     # the redacting filter as a second line of defence on the handler.
@@ -365,6 +481,14 @@ def rasa_actions(
         serve(bot, host=host, port=port, max_body=max_body_mb * 1024 * 1024)
     finally:
         bot.close()
+
+
+def _port_free(host: str, port: int) -> None:
+    """Fail with one line now if ``host:port`` cannot be listened on, not after the bot loads
+    (uvicorn would log a traceback-like error and exit 1)."""
+    from safebot.serve.server import bind
+
+    bind(host, port).close()
 
 
 def _register_serving() -> None:
@@ -417,6 +541,27 @@ def _register_compliance() -> None:
 _register_compliance()
 
 
+@app.command("init")
+def init(
+    bot_dir: Annotated[Path, typer.Argument(help="the new bot directory (must not exist or be empty)")],
+    example: Annotated[str, typer.Option("--from", help="the example to start from: bank or airline")],
+    name: Annotated[str | None, typer.Option("--name", help="the bot's name (default: from the directory name)")] = None,
+) -> None:
+    """Make a new bot directory from an example bot, renamed, and say what to edit first."""
+    from safebot.scaffold import EXAMPLES, edit_first, init_bot
+
+    if example not in EXAMPLES:
+        _fail(f"--from must be one of: {', '.join(EXAMPLES)} (not {example!r})")
+    made = init_bot(bot_dir, example, name=name)
+    d = bot_dir.as_posix()
+    typer.echo(f"created {d}/: {made.name!r}, from the {example} example ({made.files} files)")
+    typer.echo("edit first:")
+    width = max(len(path) for path, _ in edit_first(example)) + len(d) + 1
+    for path, why in edit_first(example):
+        typer.echo(f"  {d + '/' + path:<{width}}  {why}")
+    typer.echo(f"then: safebot train {d} && safebot test {d} && safebot chat {d}")
+
+
 @app.command("rasa-domain")
 def rasa_domain(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) -> None:
     """Print the Rasa domain fragment (actions and slots) an assistant declares to use the bot's handlers."""
@@ -431,22 +576,153 @@ def rasa_domain(bot_dir: Annotated[Path, typer.Argument(help="bot directory")]) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: maps safebot's errors to a one-line message and exit status 2."""
+    """Entry point: every error a user can cause is one line on stderr, never a traceback.
+
+    Exit status: 0 done; 1 the work ran and failed (tests failed, a file could not be
+    written); 2 a usage error (missing argument, unknown command or option, bad value) or bad
+    input (a file not found, bad YAML: file, line and field); 130 interrupted. Some commands
+    document their own (``safebot redact``: 3 when a line was blocked).
+
+    An unexpected exception is a bug: it is reported by type and place only, because its
+    message may quote input; ``SAFEBOT_TRACEBACK=1`` shows the full traceback.
+    """
+    import os
+
+    command = _command()
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = command.main(args=argv, prog_name="safebot", standalone_mode=False)
     except SafebotError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        _error_line(str(exc))
         raise SystemExit(2) from None
+    except BrokenPipeError:
+        # `safebot ... | head`: the reader left; say nothing more, on any stream.
+        _silence_stdout()
+        raise SystemExit(1) from None
+    except OSError as exc:
+        _error_line(_os_error(exc))
+        raise SystemExit(2 if isinstance(exc, _BAD_PATH) else 1) from None
     except Exception as exc:
-        # Typer vendors its own click; match its usage errors by shape, not by class.
-        if type(exc).__name__ == "Abort":
-            raise SystemExit(130) from None
-        if hasattr(exc, "exit_code"):
-            if hasattr(exc, "show"):
-                exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
+        usage = _usage_error(exc)
+        if usage is not None:
+            raise SystemExit(usage) from None
+        if os.environ.get("SAFEBOT_TRACEBACK") == "1":
+            raise
+        _error_line(f"unexpected {type(exc).__name__} at {_where(exc)}: this is a bug in safebot or the bot's "
+                    "code (its message is not shown, it may quote input; SAFEBOT_TRACEBACK=1 shows it)")
+        raise SystemExit(1) from None
     raise SystemExit(rc if isinstance(rc, int) else 0)
+
+
+#: file-system errors caused by what the user typed (exit 2, like other bad input)
+_BAD_PATH = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def _error_line(message: str) -> None:
+    # One line, whatever the message held (a newline would start a second, unprefixed line).
+    typer.echo("error: " + " ".join(message.split()), err=True)
+
+
+def _os_error(exc: OSError) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason[:1].lower() + reason[1:]}"
+    return reason
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _usage_error(exc: Exception) -> int | None:
+    """Exit status for click's own errors (usage mistakes, Abort), after printing one line;
+    None for anything else. Typer vendors its own click, so these are matched by shape."""
+    name = type(exc).__name__
+    if name == "Abort":  # Ctrl-C or Ctrl-D at a prompt
+        typer.echo("", err=True)
+        return 130
+    if not (hasattr(exc, "exit_code") and hasattr(exc, "format_message")):
+        return None
+    ctx = getattr(exc, "ctx", None)
+    if name == "NoArgsIsHelpError":  # `safebot` or `safebot policy` alone: the help is the answer
+        exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)
+    message = str(exc.format_message()).strip()
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    message = message.removesuffix(".")
+    if ctx is not None and getattr(ctx, "command_path", None):
+        message += f" (see '{ctx.command_path} --help')"
+    _error_line(message)
+    return int(exc.exit_code)
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame of a traceback (the place, not the message)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno}"
+
+
+def _command() -> Any:
+    """The click command tree for ``app``, with its help made to read like the README: an
+    argument is shown by its upper-case name (``BOT_DIR``), a flag without a ``<bool>``
+    value it does not take."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+    _tidy(root)
+    return root
+
+
+def _tidy(command: object) -> None:
+    from typer import _click
+
+    params = list(getattr(command, "params", ()))
+    if isinstance(command, _click.Command):
+        help_option = command.get_help_option(_click.Context(command))
+        if help_option is not None:
+            params.append(help_option)
+    for param in params:
+        if getattr(param, "metavar", "unset") is not None:
+            continue
+        if getattr(param, "param_type_name", "") == "argument":
+            param.metavar = str(param.name).upper()
+        elif getattr(param, "is_flag", False):
+            param.metavar = ""  # display_type_rich() shows the metavar: nothing for a flag
+    help_text = getattr(command, "help", None)
+    if help_text:
+        # Rich wraps help to the terminal; the docstring's own line breaks would cut each
+        # line again mid-sentence. Paragraphs become one line each (a list item or an
+        # indented line keeps its own line), and the command list shows the first one.
+        paragraphs = [_unwrap(p) for p in inspect.cleandoc(help_text).split("\n\n")]
+        command.help = "\n\n".join(paragraphs)  # type: ignore[attr-defined]
+        if not getattr(command, "short_help", None):
+            command.short_help = paragraphs[0]  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        _tidy(sub)
+
+
+def _unwrap(paragraph: str) -> str:
+    """One paragraph of a docstring as one line, except ``\\b`` blocks and list or indented lines."""
+    if paragraph.startswith("\b"):
+        return paragraph
+    out: list[str] = []
+    for line in paragraph.split("\n"):
+        if out and not line.startswith((" ", "- ", "* ")):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
 
 
 if __name__ == "__main__":  # pragma: no cover
