@@ -1,0 +1,367 @@
+"""Mass sends through the real pipeline: CSV -> `safebot notify` -> PostgreSQL outbox -> Dramatiq on
+RabbitMQ -> two `safebot worker` processes (limits in Redis) -> a recording fake Graph API on
+loopback, which posts Meta-shaped, signed status webhooks (with the send's
+biz_opaque_callback_data) back to a `safebot serve` of the same bot, as Meta does.
+
+Runs (each on a fresh PostgreSQL schema and RabbitMQ queue):
+
+  plain     N recipients at the configured per-number limit
+  kill      the same, one worker SIGKILLed when half are sent, restarted at once
+  default   a shorter run at WhatsApp's default 80/s (optional, --default-n)
+
+Figures per run: enqueue time from CSV (as `safebot notify` reports it), sends per second
+(first to last send) and sustained (median of whole seconds), duplicates, losses, and the
+largest number of sends in any one-second window (sliding, at the fake's receipt) against the
+limit. Loopback only; every loop is bounded in time.
+
+    .venv/bin/python bench/notify.py --n 100000 --limit 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BOT = ROOT / "tests" / "notify" / "notifybank"
+PY = sys.executable
+PG = os.environ.get("SAFEBOT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
+REDIS = "redis://127.0.0.1:6379/14"
+APP_SECRET, VERIFY, TOKEN = "bench-app-secret", "bench-verify", "EAAbenchtoken"
+SECRETS = {"SAFEBOT_WHATSAPP_APP_SECRET": APP_SECRET, "SAFEBOT_WHATSAPP_VERIFY_TOKEN": VERIFY,
+           "SAFEBOT_WHATSAPP_ACCESS_TOKEN": TOKEN}
+PHONE_NUMBER_ID = "106540352242922"
+
+
+# -- the fake Graph API process --------------------------------------------------------------------
+def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
+    """A recording fake of the Graph API's messages endpoint on loopback: a bare asyncio
+    HTTP/1.1 server (keep-alive; the test suite's threaded FakeGraph costs the 2-core machine
+    more CPU than the workers it measures). Records each accepted send's receipt time,
+    callback data and recipient; every 200 ms a thread posts their Meta-shaped, signed
+    ``sent`` statuses to the bot's webhook, as Meta does. Keeps a count file; on SIGTERM
+    writes every record as JSON."""
+    import asyncio
+    import queue
+
+    import httpx
+
+    records: list[tuple[float, str | None, str]] = []
+    outbox: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+
+    class Graph(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport, self.buf = transport, b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buf += data
+            while True:
+                head_end = self.buf.find(b"\r\n\r\n")
+                if head_end < 0:
+                    return
+                length = 0
+                for line in self.buf[:head_end].split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if len(self.buf) < head_end + 4 + length:
+                    return
+                body, self.buf = self.buf[head_end + 4:head_end + 4 + length], self.buf[head_end + 4 + length:]
+                at = time.time()
+                msg = json.loads(body)
+                wamid = f"wamid.bench{len(records):09d}"
+                records.append((at, msg.get("biz_opaque_callback_data"), msg["to"]))
+                out = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": msg["to"], "wa_id": msg["to"]}],
+                                  "messages": [{"id": wamid}]}).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                                     % (len(out), out))
+
+    def post_statuses() -> None:
+        client = httpx.Client(timeout=60)
+        while True:
+            batch = outbox.get()
+            if batch is None:
+                return
+            while not webhook_url_file.exists():
+                time.sleep(0.1)
+            url = webhook_url_file.read_text().strip()
+            body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+                "field": "messages", "value": {"messaging_product": "whatsapp",
+                                               "metadata": {"display_phone_number": "15550783881",
+                                                            "phone_number_id": PHONE_NUMBER_ID},
+                                               "statuses": batch}}]}]}, separators=(",", ":")).encode()
+            sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            for _ in range(10):
+                try:
+                    r = client.post(url, content=body, headers={"content-type": "application/json",
+                                                               "x-hub-signature-256": sig})
+                    if r.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        server = await loop.create_server(Graph, "127.0.0.1", 0, backlog=1024)
+        port = server.sockets[0].getsockname()[1]
+        (state_dir / "graph_url").write_text(f"http://127.0.0.1:{port}")
+        seen = 0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 0.2)
+            except TimeoutError:
+                pass
+            (state_dir / "count.tmp").write_text(str(len(records)))
+            os.replace(state_dir / "count.tmp", state_dir / "count")
+            fresh, seen = records[seen:], len(records)
+            for start in range(0, len(fresh), 500):
+                outbox.put([{"id": f"wamid.bench{seen - len(fresh) + start + i:09d}", "status": "sent",
+                             "timestamp": str(int(time.time())), "recipient_id": to, "biz_opaque_callback_data": cb,
+                             "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility"}}
+                            for i, (_, cb, to) in enumerate(fresh[start:start + 500])])
+        server.close()
+
+    poster = threading.Thread(target=post_statuses, daemon=True)
+    poster.start()
+    asyncio.run(main())
+    (state_dir / "sent.json").write_text(json.dumps(records))
+    outbox.put(None)
+    poster.join(timeout=30)
+
+
+# -- the harness ---------------------------------------------------------------------------------------
+def up(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str], ready: str | None, timeout: float = 300) -> None:
+        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while ready is not None and not any(ready in line for line in self.lines):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise SystemExit(f"{args[3:5]} did not start: " + "".join(self.lines)[-3000:])
+            time.sleep(0.05)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def bot_dir(work: Path, graph_url: str, *, limit: int, queue: str, schema: str, headroom: float) -> Path:
+    target = work / f"bot-{queue}"
+    shutil.copytree(BOT, target, ignore=shutil.ignore_patterns(".safebot", "__pycache__"))
+    yaml = (target / "bot.yaml").read_text().replace("POLICY_PATH", str(ROOT / "examples" / "bank" / "policy.yaml"))
+    yaml += (f"channels:\n  whatsapp:\n    phone_number_id: \"{PHONE_NUMBER_ID}\"\n    graph_base_url: {graph_url}\n"
+             f"notifications:\n  broker_url: {AMQP}\n  redis_url: {REDIS}\n  queue: {queue}\n"
+             f"  per_number_per_second: {limit}\n  rate_headroom: {headroom}\n  per_recipient_seconds: 6\n"
+             "  batch_size: 100\n  worker_threads: 4\n  sending_lease_seconds: 30\n  reconcile_after_seconds: 15\n"
+             f"store:\n  url: {PG}\n  schema: {schema}\n")
+    (target / "bot.yaml").write_text(yaml)
+    return target
+
+
+def write_csv(path: Path, n: int) -> None:
+    with path.open("w") as fh:
+        fh.write("whatsapp,card\n")
+        for i in range(n):
+            fh.write(f"+1555{i:07d},{i % 10000:04d}\n")
+
+
+def max_window(times: list[float], window: float = 1.0) -> int:
+    times = sorted(times)
+    best = j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, kill: bool, keys_dir: Path) -> dict[str, Any]:
+    tag = secrets.token_hex(4)
+    queue, schema = f"safebot_bench_{tag}", f"bench_{tag}"
+    state = work / f"state-{tag}"
+    state.mkdir()
+    env = {**os.environ, **SECRETS, "SAFEBOT_KEY_DIR": str(keys_dir), "PYTHONPATH": str(ROOT / "src")}
+    webhook_file = state / "webhook_url"
+    fake = Proc([PY, __file__, "--fake-graph", str(state), str(webhook_file)], env, None)
+    deadline = time.monotonic() + 60
+    while not (state / "graph_url").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the fake Graph API did not start")
+        time.sleep(0.05)
+    bdir = bot_dir(work, (state / "graph_url").read_text(), limit=limit, queue=queue, schema=schema,
+                   headroom=args.headroom)
+    csv = state / "recipients.csv"
+    write_csv(csv, n)
+    procs: list[Proc] = []
+    try:
+        serve = Proc([PY, "-m", "safebot.cli", "serve", str(bdir), "--port", "0"], env, "starting on")
+        procs.append(serve)
+        url = next(line for line in serve.lines if "starting on" in line).split("starting on ")[1].split(" ")[0]
+        webhook_file.write_text(f"{url}/webhooks/whatsapp")
+        workers = [Proc([PY, "-m", "safebot.cli", "worker", str(bdir)], env, "notification worker started")
+                   for _ in range(2)]
+        procs += workers
+        load_before = os.getloadavg()
+        command_started = time.monotonic()
+        out = subprocess.run([PY, "-m", "safebot.cli", "notify", str(bdir), "--template", "fraud_alert", "--recipients",
+                              str(csv), "--param", "amount=$24.99", "--param", "merchant=Northwind Outlet", "--wait", "0"],
+                             env=env, capture_output=True, text=True, timeout=3600)
+        if out.returncode != 0:
+            raise SystemExit("safebot notify failed: " + out.stderr[-3000:])
+        line = next(x for x in out.stderr.splitlines() if " queued " in x)
+        enqueue_s = float(line.split(" in ")[1].split(" s")[0])
+        command_s = time.monotonic() - command_started
+        killed_at = None
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            count = int((state / "count").read_text() or 0) if (state / "count").exists() else 0
+            if kill and killed_at is None and count >= n // 2:
+                workers[0].stop(signal.SIGKILL)
+                killed_at = count
+                workers[0] = Proc([PY, "-m", "safebot.cli", "worker", str(bdir)], env, "notification worker started")
+                procs.append(workers[0])
+            if count >= n:
+                break
+            time.sleep(0.2)
+        time.sleep(args.settle)  # anything sent twice arrives here
+        load_after = os.getloadavg()
+        states = store_states(schema)
+    finally:
+        for p in procs:
+            p.stop()
+        fake.stop()
+        shutil.rmtree(bdir / ".safebot", ignore_errors=True)
+    records = json.loads((state / "sent.json").read_text())
+    times = [t for t, _, _ in records]
+    per = Counter(cb for _, cb, _ in records)
+    expected = n
+    duplicates = sum(v - 1 for v in per.values() if v > 1)
+    lost = expected - len(per)
+    span = max(times) - min(times) if len(times) > 1 else 0.0
+    seconds = Counter(int(t - min(times)) for t in times)
+    whole = [seconds[s] for s in sorted(seconds)[1:-1]] or list(seconds.values())
+    cleanup(queue, schema)
+    return {
+        "run": name, "recipients": n, "limit": limit, "headroom": args.headroom, "enqueue_s": enqueue_s,
+        "notify_command_s": round(command_s, 1), "store_states": states,
+        "sends": len(records), "duplicates": duplicates, "lost": lost,
+        "sends_per_s": round(len(records) / span, 1) if span else None,
+        "sustained_per_s": statistics.median(whole) if whole else None,
+        "max_in_1s_window": max_window(times), "killed_at": killed_at,
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+    }
+
+
+def store_states(schema: str) -> dict[str, Any]:
+    """Deliveries by state, and how many needed more than one try, as the store has them."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(PG.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(f'SELECT state, count(*) FROM "{schema}".notify_deliveries GROUP BY state').all()
+            retried = conn.exec_driver_sql(
+                f'SELECT count(*) FROM "{schema}".notify_deliveries WHERE attempts > 1').scalar_one()
+    finally:
+        engine.dispose()
+    return {**{str(k): int(v) for k, v in rows}, "more_than_one_try": int(retried)}
+
+
+def cleanup(queue: str, schema: str) -> None:
+    try:
+        import pika
+
+        conn = pika.BlockingConnection(pika.URLParameters(AMQP))
+        ch = conn.channel()
+        for q in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            ch.queue_delete(q)
+        conn.close()
+    except Exception:
+        pass
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(PG.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
+    except Exception:
+        pass
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--fake-graph":
+        fake_graph_main(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="recipients per run")
+    ap.add_argument("--limit", type=int, default=1000, help="per-number limit for the plain and kill runs")
+    ap.add_argument("--headroom", type=float, default=0.02, help="rate_headroom")
+    ap.add_argument("--default-n", type=int, default=0, help="recipients of a run at the default 80/s (0: skip)")
+    ap.add_argument("--runs", default="plain,kill", help="which of plain,kill to run")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds a run may take at most")
+    ap.add_argument("--settle", type=float, default=8.0, help="seconds to wait after the last send")
+    ap.add_argument("--json", type=Path, help="write the results here too")
+    args = ap.parse_args()
+    for port, what in ((5432, "PostgreSQL"), (5672, "RabbitMQ"), (6379, "Redis")):
+        if not up(port):
+            raise SystemExit(f"{what} is not running on 127.0.0.1:{port}")
+    work = Path(tempfile.mkdtemp(prefix="safebot-bench-notify-"))
+    keys = work / "keys"
+    keys.mkdir(mode=0o700)
+    results = []
+    try:
+        for name in [r for r in args.runs.split(",") if r]:
+            results.append(run(name, work, args, n=args.n, limit=args.limit, kill=name == "kill", keys_dir=keys))
+            print(json.dumps(results[-1]), flush=True)
+        if args.default_n:
+            results.append(run("default", work, args, n=args.default_n, limit=80, kill=False, keys_dir=keys))
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
