@@ -281,6 +281,23 @@ def test_expected_entities(form: FormState | None, requested: str | None, known:
     assert expected_entities(state, ROUTES, frozenset(known)) == expected
 
 
+def test_a_pii_question_expects_the_forms_other_unfilled_pii_too() -> None:
+    # 'What's your booking reference?' answered 'B3R8TW, Smith-Jones': the surname is expected too
+    two = Verification(form=Form("verification", [
+        SlotSpec("ref", "Your booking reference?", entities=("BOOKING_REFERENCE",)),
+        SlotSpec("last_name", "And the last name?", entities=("PERSON",)),
+        SlotSpec("when", "Which day?", entities=("date",)),
+    ]), verify=_never_verify, max_attempts=3)
+    routes = Routes(handlers=[Handler("balance", ("check_balance",), _never, requires_auth=True)], verification=two)
+    known = frozenset({"BOOKING_REFERENCE", "PERSON"})
+    asked_ref = ConversationState(form=FormState(VERIFY, None, "ref"))
+    assert expected_entities(asked_ref, routes, known) == {"BOOKING_REFERENCE", "PERSON"}
+    filled = ConversationState(form=FormState(VERIFY, None, "ref"), slots={"last_name": "<PERSON_1>"})
+    assert expected_entities(filled, routes, known) == {"BOOKING_REFERENCE"}
+    asked_day = ConversationState(form=FormState(VERIFY, None, "when"))
+    assert expected_entities(asked_day, routes, known) == set()  # a question about no PII expects none
+
+
 # -- what seen chats got wrong (issue 13 item 5) ---------------------------------------------------
 
 

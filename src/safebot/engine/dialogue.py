@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from safebot.engine.forms import Form, fill
+from safebot.engine.forms import Form, SlotSpec, fill
 from safebot.engine.handlers import Button, Handler, Result, Routes, SlotValue
 from safebot.engine.state import ConversationState, FormState
 from safebot.nlu.placeholders import EntityCandidate
@@ -200,8 +200,20 @@ def expected_entities(state: ConversationState, routes: Routes, known: frozenset
     spec = next((s for s in form.slots if s.name == state.form.requested), None)
     if spec is None:
         return frozenset()
-    pii = frozenset(e for e in spec.entities if e in known)
-    return pii if pii and len(pii) == len(spec.entities) else frozenset()
+
+    def pii_only(slot: SlotSpec) -> frozenset[str]:
+        pii = frozenset(e for e in slot.entities if e in known)
+        return pii if pii and len(pii) == len(slot.entities) else frozenset()
+
+    asked = pii_only(spec)
+    if not asked:
+        return asked
+    # Asked for a booking reference, people answer with the last name too ('B3R8TW,
+    # Smith-Jones'): the form's other unfilled PII-only slots are expected as well.
+    for other in form.slots:
+        if other is not spec and state.slots.get(other.name) is None:
+            asked |= pii_only(other)
+    return asked
 
 
 def _form_def(state: FormState, routes: Routes) -> Form | None:

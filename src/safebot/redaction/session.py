@@ -85,8 +85,7 @@ _FULL_LENGTH: Mapping[str, int] = {"CREDIT_CARD": 12, "IBAN_CODE": 15, "BANK_ACC
 
 # Words around a bare answer that are not part of it: "it's X7K9QP", "my last name is Brown".
 _ANSWER_FILLER = frozenset(
-    "it it's its is my the a an name last surname family first number no ref reference booking "
-    "code passport was i i'm im am yes sure ok okay here please thanks and of for rest then".split()
+    ["it", "it's", "its", "is", "my", "the", "a", "an", "name", "last", "surname", "family", "first", "number", "no", "ref", "reference", "booking", "code", "passport", "was", "i", "i'm", "im", "am", "yes", "sure", "ok", "okay", "here", "please", "thanks", "and", "of", "for", "rest", "then"]
 )
 _ANSWER_TOKEN = re.compile(r"[^\W_][\w'’\-]*")
 #: cue words for identifiers whose first part a customer may send alone
@@ -336,16 +335,17 @@ class RedactionSession:
         words = [m.group(0) for m in tokens]
         start, end = tokens[0].start(), tokens[-1].end()
         if entity == "PERSON":
-            if len(words) <= 3 and all(w.replace("-", "").replace("'", "").isalpha() for w in words):
-                if not any(w.lower() in _request_words() for w in words):
-                    return [Detection("PERSON", start, end, 0.8, "session.expected_answer")]
+            if (len(words) <= 3 and all(w.replace("-", "").replace("'", "").isalpha() for w in words)
+                    and not any(w.lower() in _request_words() for w in words)):
+                return [Detection("PERSON", start, end, 0.8, "session.expected_answer")]
             return []
         alnum = "".join(words)
         has_digit = any(c.isdigit() for c in alnum)
         # 'LD3 GKG', 'T M 4 9 8 L': letters and digits typed apart; nothing but the answer
-        if has_digit and len(alnum) >= 3 and not any(is_flight_number(w) for w in words):
-            if not any(w.lower() in _request_words() and not any(c.isdigit() for c in w) and len(w) > 1 for w in words):
-                return [Detection(entity, start, end, 0.8, "session.expected_answer")]
+        if (has_digit and len(alnum) >= 3 and not any(is_flight_number(w) for w in words)
+                and not any(w.lower() in _request_words() and not any(c.isdigit() for c in w) and len(w) > 1
+                            for w in words)):
+            return [Detection(entity, start, end, 0.8, "session.expected_answer")]
         return []
 
     def _with_partials(self, analysis: Analysis) -> Analysis:
@@ -459,6 +459,22 @@ class RedactionSession:
             i += hit[1]
         return out
 
+    def _prefer_known_types(self, text: str, found: list[Detection]) -> list[Detection]:
+        """A value this conversation already holds keeps the type it was found as: an SSN typed
+        ``123-45-6789`` in the message and sent bare (``123456789``) in a slot is ``<US_SSN_1>``
+        in both, not a bare number read as a bank account."""
+        from safebot.redaction.detector import Detection
+
+        known = self._memory.known
+        if not known:
+            return found
+        out = []
+        for d in found:
+            token = known.get(self._fingerprint(_ANY_TYPE, Sensitive(canonical_value(text[d.start:d.end]))))
+            entity = token[1:].rsplit("_", 1)[0] if token is not None else d.entity_type
+            out.append(d if entity == d.entity_type else Detection(entity, d.start, d.end, d.score, "session.known_value"))
+        return out
+
     def button_payload(self, payload: str) -> str:
         """A button payload safe to hand the platform: an intent payload (``/freeze_card`` or
         ``/choose{"card": "credit"}``) passes when nothing in it is PII; anything else is sent
@@ -490,7 +506,6 @@ class RedactionSession:
 
     def _clean_text(self, name: str, text: str, original: str | int | float) -> str | int | float:
         from safebot.redaction.detector import Detection
-
         from safebot.redaction.redactor import _analysis
 
         analysis = self._redactor.analyze(text)
@@ -507,6 +522,7 @@ class RedactionSession:
             start, end = d.start - len(prefix), d.end - len(prefix)
             if start >= 0 and not _overlaps(start, end, found):
                 found.append(Detection(d.entity_type, start, end, d.score, d.recognizer))
+        found = self._prefer_known_types(text, found)
         found += [d for d in self._known_values(text, found)]
         if not found:
             return original
@@ -521,7 +537,6 @@ class RedactionSession:
         vault holds get the ``agent`` treatment (for cards, the last four); the rest stay
         placeholders. Each value shown is audited."""
         from safebot.redaction.detector import Detection
-
         from safebot.redaction.treatments import render
         from safebot.redaction.types import Placeholder
 

@@ -104,7 +104,9 @@ class ActionCall:
     message_id: str | None = None
 
     def __repr__(self) -> str:
-        return f"ActionCall(action={self.action!r}, slots={len(self.slots)}, entities={len(self.entities)})"
+        # the action name is the caller's: shown only when it is a name, never a number someone typed
+        action = safe_name(self.action) or "<not a name>"
+        return f"ActionCall(action={action!r}, slots={len(self.slots)}, entities={len(self.entities)})"
 
 
 def _obj(value: object, where: str, action: str | None) -> dict[str, Any]:
