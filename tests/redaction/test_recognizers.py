@@ -60,6 +60,9 @@ BANK = [
     ("the shop belongs to Halvorsen, Becker and Vasquez now", "PERSON", "Halvorsen"),
     ("Oksana lives on Hauptstrasse near the station", "PERSON", "Oksana"),
     ("people call me Csanád", "PERSON", "Csanád"),
+    # holder and booking cues, lower case too (bench/leak_matrix found the first one)
+    ("the account holder is ebenezer hiroshi okonkwo", "PERSON", "ebenezer hiroshi okonkwo"),
+    ("it's booked under the name nguyen", "PERSON", "nguyen"),
     # phone cue: a desk line with an extension, one long group
     ("Desk: +1-903-140-4508x769", "PHONE_NUMBER", "+1-903-140-4508x769"),
     ("Mobile: 0341 8387176", "PHONE_NUMBER", "0341 8387176"),

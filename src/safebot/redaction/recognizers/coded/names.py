@@ -37,6 +37,8 @@ _STRONG_CUE = compile_rx(
     r"(?:\s+is|\s*:)?|\bmr\.?|\bmrs\.?|\bms\.?|\bmiss|\bdr\.?|\bmx\.?|"
     r"\b(?:first|last|sur|full|middle|maiden|given|family)\s*name\s*(?:is|:|was)?|"
     r"\bsigned,?|\bspelled|\bspelt|\btraveller|\btraveler|\bon\s+behalf\s+of|\bnamed(?:\s+(?:him|her|them))?|"
+    r"\b(?:account|card)\s*holder(?:'s)?(?:\s+name)?(?:\s+is|\s*:)?|\bin\s+the\s+name\s+of|"
+    r"\b(?:booked|booking)\s+under(?:\s+the\s+name)?|"
     r"\b(?:people\s+)?call\s+me)\s+",
     IGNORECASE,
 )
