@@ -43,6 +43,18 @@ def audit_pg_schema() -> Iterator[tuple[str, Any]]:
         admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
+def _empty_if_created(schema: str, admin: Any) -> None:
+    exists = admin.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)).fetchone()
+    if exists:
+        tables = {r[0] for r in admin.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}
+        from safebot.stores._schema import Base
+
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in tables:
+                admin.execute(f'DELETE FROM "{schema}"."{table.name}"')
+
+
 def _empty(schema: str, admin: Any) -> None:
     from safebot.stores._schema import Base
 
@@ -67,6 +79,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, audit_key: bytes) -> I
                      checkpoint_every=10)
     else:
         schema, admin = request.getfixturevalue("audit_pg_schema")
+        # The schema is shared by the session: start empty whatever ran before (a test that
+        # used it without this fixture, or one that was interrupted).
+        _empty_if_created(schema, admin)
         s = SqlStore(PG_URL, keyring=KeyRing.generate(), schema=schema, audit_key=audit_key, checkpoint_every=10)
         request.addfinalizer(lambda: _empty(schema, admin))
     yield s
