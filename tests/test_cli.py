@@ -233,7 +233,8 @@ def test_policy_explain_help_says_what_it_prints(capsys: pytest.CaptureFixture[s
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")
     out = _help(capsys, ["policy", "explain", "--help"])
-    for words in ("POLICY_FILE", "--format", "md", "html", "--output", "treatment per destination", "allow-list"):
+    for words in ("POLICY_FILE", "--format", "md", "html", "--output", "treatment of every entity per destination",
+                  "allow-list", "every recognizer", "worked example per entity"):
         assert words in out, words
 
 

@@ -234,8 +234,13 @@ def policy_explain(
     fmt: Annotated[str, typer.Option("--format", "-f", help="md (Markdown) or html (one self-contained page)")] = "md",
     out: Annotated[Path | None, typer.Option("-o", "--output", help="write to a file instead of stdout")] = None,
 ) -> None:
-    """A policy as a reviewer reads it: entities, every recognizer, treatment per destination,
-    the allow-list; as html also a worked example per entity run through the real redactor."""
+    """A policy as a reviewer reads it: its hash, packs, spaCy pipeline, threshold and time
+    budget; the treatment of every entity per destination; each entity's threshold; the
+    allow-list; every recognizer (name, entity, source, how it matches, context words).
+
+    --format md (the default) is Markdown; --format html one self-contained HTML page
+    that also runs a worked example per entity through the real redactor. The policy is
+    validated first: a bad one is one error line naming the file, line and field."""
     from safebot.redaction.policy import load_policy
 
     _format_option(fmt)
