@@ -115,7 +115,7 @@ def create_app(
 
     app.add_middleware(
         BodyLimits,
-        limits=[("/v1/", settings.max_body_rest), ("/webhooks/", settings.max_body_webhook)],
+        limits=[("/v1/notifications", settings.max_body_notifications), ("/v1/", settings.max_body_rest), ("/webhooks/", settings.max_body_webhook)],
         default=settings.max_body_other,
         timeout=settings.body_timeout,
         on_reject=lambda reason: metrics.rejections.labels(reason).inc(),

@@ -33,7 +33,8 @@ ParamValue = str | int | float
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: what the schema says, no coercion (a JSON true is not the integer 1)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class RecipientIn(_In):

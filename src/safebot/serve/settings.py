@@ -34,6 +34,9 @@ class ServeSettings(BaseModel):
     # -- bodies and messages --------------------------------------------------------------
     #: POST /v1/...: a chat message is a few KB at most (4096 characters, JSON-escaped)
     max_body_rest: Annotated[int, Field(ge=1024, le=10_000_000)] = 32 * 1024
+    #: POST /v1/notifications: up to 1,000 recipients with their parameters (a larger send is
+    #: several requests, or ``safebot notify`` from a CSV)
+    max_body_notifications: Annotated[int, Field(ge=1024, le=50_000_000)] = 2 * 1024 * 1024
     #: POST /webhooks/whatsapp: Meta's deliveries are at most 3 MB
     max_body_webhook: Annotated[int, Field(ge=1024, le=50_000_000)] = 3 * 1024 * 1024
     #: any other route (none reads a body)
