@@ -84,11 +84,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
         whatsapp.start()
-        log.info("ready: %s", bot.config.name)
+        # bot.yaml's retention.every: this process applies retention on that schedule (on
+        # PostgreSQL an advisory lock lets one process at a time go ahead).
+        every = bot.config.retention.every
+        scheduled = None
+        if every:
+            from safebot.retention import run_periodically
+
+            scheduled = asyncio.create_task(run_periodically(bot, every))
+        log.info("ready: %s%s", bot.config.name, f" (retention every {every:.0f} s)" if every else "")
         try:
             yield
         finally:
+            if scheduled is not None:
+                scheduled.cancel()
             await whatsapp.stop(settings.shutdown_timeout)
 
     app = FastAPI(
