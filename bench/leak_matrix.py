@@ -17,6 +17,7 @@ Exit status 1 if anything is readable or partly readable.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import random
@@ -39,6 +40,30 @@ from safebot.testing import CapturingSink, capture_logs  # noqa: E402
 
 MASKED_IN_REPLIES = 4  # the customer may see the last four characters of what they typed
 AUDIT_BOOKKEEPING = frozenset({"id", "time", "seq", "position", "prev_hash", "hash", "record_hash", "signature"})
+#: fields that hold no customer text: row ids, clocks, hashed conversation ids, the channel name
+#: (their digits and letters made false 'runs': '20558' in a hashed id, 'annel' in 'channel')
+BOOKKEEPING = AUDIT_BOOKKEEPING | {"conversation_id", "turn", "channel", "kind"}
+
+
+def values_only(obj: Any) -> str:
+    """The string and number values of a JSON-like object, one per line: keys, bookkeeping
+    fields and the redaction memory's keyed-hash keys left out (they are not customer text)."""
+    out: list[str] = []
+
+    def walk(o: Any, key: str | None = None) -> None:
+        if key in BOOKKEEPING:
+            return
+        if isinstance(o, dict):
+            for k, v in o.items():
+                walk(v, str(k))
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                walk(v)
+        elif o is not None and not isinstance(o, bool):
+            out.append(str(o))
+
+    walk(obj)
+    return "\n".join(out)
 
 
 def cells(domain: str) -> list[tuple[str, str]]:
@@ -104,17 +129,21 @@ def run(domain: str, seeds: int, workdir: Path) -> dict[str, Any]:
     readable: Counter[str] = Counter()
     partly: Counter[str] = Counter()
     problems = []
+    # What the bot can say by itself: its configuration and its handlers' source (replies,
+    # demo back-end data). A run of a planted value found there proves nothing.
+    bot_dir = workdir / domain
+    bot_words = " \x00 ".join(p.read_text(encoding="utf-8") for p in sorted(bot_dir.rglob("*"))
+                              if p.suffix in (".py", ".yaml", ".yml") and "tests" not in p.parts)
     for kind, form, cid, message, replies in sent:
         ref = bot.conversation_ref(cid)
         rows = bot.transcript(cid)
         # What holds the customer's own words, redacted: every trace of a value counts here.
         customer_side = {
-            "transcript": "\n".join(json.dumps(r, default=str, ensure_ascii=False) for r in rows if r["kind"] != "bot"),
+            "transcript": values_only([r for r in rows if r["kind"] != "bot"]),
             # audit rows without their clock, row ids and chain hashes (digits that mean nothing)
-            "audit": "\n".join(json.dumps({k: v for k, v in r.items() if k not in AUDIT_BOOKKEEPING}, default=str)
-                               for r in bot.audit_log(cid)),
-            "state": json.dumps(bot.state(cid).to_json(), ensure_ascii=False),
-            "events": "\n".join(events_by_ref.get(ref, {}).get("customer", [])),
+            "audit": values_only(list(bot.audit_log(cid))),
+            "state": values_only(bot.state(cid).to_json()),
+            "events": values_only([json.loads(e) for e in events_by_ref.get(ref, {}).get("customer", [])]),
         }
         # What also holds other text (the bot's own words, other conversations, ciphertext):
         # a value counts only whole, and only if it is long enough to be told apart.
@@ -136,7 +165,9 @@ def run(domain: str, seeds: int, workdir: Path) -> dict[str, Any]:
                     problems.append({"cell": f"{kind}/{form}", "sink": sink, "why": "whole value in output"})
             # replies: the policy's customer mask may show the last four characters; the bot's own
             # words hold ordinary words, so a name counts there whole, not by 4-letter parts
-            why = pii.survives(message, p, "\n".join(replies), window=MASKED_IN_REPLIES + 1)
+            # the bot's own words ('Example Bank') are not the customer's: they count as input
+            with_bot_words = dataclasses.replace(message, text=message.text + " \x00 " + bot_words)
+            why = pii.survives(with_bot_words, p, "\n".join(replies), window=MASKED_IN_REPLIES + 1)
             if why and not why.startswith("part "):
                 bucket = partly if why.startswith(("run ", "part ")) else readable
                 bucket[f"{kind}/{form}"] += 1

@@ -48,7 +48,6 @@ logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
 logging.getLogger("presidio-anonymizer").setLevel(logging.ERROR)
 
 import pii_forms  # noqa: E402
-
 from support import pii as tp  # noqa: E402  (tests/support, put on sys.path by pii_forms)
 
 DATASET = Path(os.environ.get("SAFEBOT_SYNTH_DATASET", ROOT.parent / "shared/data/presidio_synth/synth_dataset_v2.json"))
@@ -264,7 +263,7 @@ def span_scores(samples, threshold: float) -> tuple[Scores, dict[str, list[int]]
             chosen_p: list[_Span] = []
             best = 0.0
             for p in overl:
-                iou = _combined_iou(ann, chosen_p + [p])
+                iou = _combined_iou(ann, [*chosen_p, p])
                 if iou > best:
                     chosen_p.append(p)
                     best = iou
@@ -322,7 +321,7 @@ def run_accuracy(redactors, analyzer, limit: int | None = None) -> str:
     for name, preds in systems.items():
         for set_name, keep in (("own", own_sets[name]), ("common", COMMON)):
             samples_by_part: dict[str, list] = defaultdict(list)
-            for s, tk, pr, half in zip(data, toks, preds, halves):
+            for s, tk, pr, half in zip(data, toks, preds, halves, strict=False):
                 gold = [(sp["start_position"], sp["end_position"], DATASET_TO_PRESIDIO[sp["entity_type"]], 0.5)
                         for sp in s["spans"]]
                 gold_tags = [t if t in keep else "O" for t in _io_tags(tk, gold)]
@@ -363,7 +362,7 @@ def readable_share(samples, preds, keep: set[str]) -> tuple[int, int, dict[str, 
     and the same per data-set type. Any predicted span covers (a system redacts all its types)."""
     readable = total = 0
     per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for s, pr in zip(samples, preds):
+    for s, pr in zip(samples, preds, strict=False):
         covered = set()
         for b, e, _t, _sc in pr:
             covered.update(range(b, e))
@@ -413,7 +412,7 @@ def _readable_rows(data, halves, systems) -> list[str]:
 def _missed(data, toks, preds, keep) -> list[str]:
     """Dev-half gold spans of the common set no prediction overlaps (to look at while tuning)."""
     out = []
-    for s, pr in zip(data, preds):
+    for s, pr in zip(data, preds, strict=False):
         if split(s) != "dev":
             continue
         for sp in s["spans"]:
@@ -555,7 +554,7 @@ def speed_messages(n: int, long: bool = False) -> list[str]:
 
 def _pct(xs: Sequence[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
 
 
 def run_speed(redactors, analyzer, anonymizer, n: int) -> str:
@@ -640,7 +639,7 @@ def run_speed(redactors, analyzer, anonymizer, n: int) -> str:
     ]
     for name, rate, p50, p99 in rows:
         lines.append(f"| {name} | {rate:,.0f} | {'' if p50 is None else f'{p50:.2f}'} | {'' if p99 is None else f'{p99:.2f}'} |")
-    return "\n".join(lines + [""] + extra)
+    return "\n".join([*lines, "", *extra])
 
 
 def _startup_times() -> list[str]:

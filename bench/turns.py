@@ -70,7 +70,7 @@ def messages(n: int) -> list[str]:
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    k = min(len(values) - 1, max(0, int(round(p / 100 * (len(values) - 1)))))
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
     return values[k]
 
 

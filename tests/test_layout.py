@@ -74,7 +74,7 @@ def test_no_import_cycles() -> None:
         stack.append(m)
         for n in sorted(graph[m]):
             if state.get(n) == 1:
-                cycle = stack[stack.index(n):] + [n]
+                cycle = [*stack[stack.index(n):], n]
                 # a package importing its own submodule is not a cycle worth reporting
                 if not all(c.startswith(cycle[0] + ".") or c == cycle[0] for c in cycle[1:]):
                     cycles.append(cycle)

@@ -38,7 +38,7 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from safebot.errors import KeyProviderError
 
@@ -154,7 +154,7 @@ def provider_for(bot_dir: str | os.PathLike[str], *, directory: str | None = Non
 class _DevelopmentKeys(KeyDirectory):
     """BOT_DIR/.safebot/: fine on a laptop, wrong in production (it sits beside the data)."""
 
-    _warned: set[str] = set()
+    _warned: ClassVar[set[str]] = set()
 
     def key(self, name: str) -> bytes:
         if str(self.path) not in self._warned:

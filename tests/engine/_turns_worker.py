@@ -29,7 +29,7 @@ def main() -> int:
             try:
                 result = bot.handle_sync(cid, text)
                 print(json.dumps({"cid": cid, "replies": list(result.replies)}), flush=True)
-            except Exception as exc:  # noqa: BLE001 - reported to the test
+            except Exception as exc:
                 failed += 1
                 print(json.dumps({"cid": cid, "error": type(exc).__name__}), flush=True)
     finally:

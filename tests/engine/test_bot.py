@@ -60,7 +60,7 @@ def test_auth_gate_then_handler(minibank: Bot) -> None:
 def test_failed_verification_locks_after_three(minibank: Bot) -> None:
     c = cid()
     minibank.handle_sync(c, "check my balance")
-    for attempt in range(3):
+    for _attempt in range(3):
         minibank.handle_sync(c, "born 01/01/1990")
         r = minibank.handle_sync(c, "9999")
     t = minibank.tracker(c)

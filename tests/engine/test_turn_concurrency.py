@@ -57,11 +57,11 @@ def test_one_bot_from_many_threads_and_loops(bot: Bot, bot_dir: Path) -> None:
     errors: list[str] = []
 
     def worker(n: int) -> None:
-        for i in range(5):
+        for _i in range(5):
             try:
                 bot.handle_sync("shared", "count it please")   # a new event loop each call
                 bot.handle_sync(f"own-{n}", "count this")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(type(exc).__name__)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
@@ -156,10 +156,10 @@ def test_a_long_handler_in_one_process_does_not_fail_turns_in_another(bot_dir: P
     quick = _run_workers(bot_dir, [[f"q{i}:opening hours" for i in range(6)]], {**env, "WORKER_WAIT_FOR": str(marker)})
     stdout, stderr = slow.communicate(timeout=120)
     assert slow.returncode == 0, stderr[-2000:]
-    slow_finished = [json.loads(line)["finished"] for line in stdout.splitlines() if '"finished"' in line][0]
+    slow_finished = next(json.loads(line)["finished"] for line in stdout.splitlines() if '"finished"' in line)
     turns = [r for r in quick if "cid" in r]
     assert all("error" not in r for r in turns) and len(turns) == 6
-    assert [r["finished"] for r in quick if "finished" in r][0] < slow_finished  # B ran while A was inside
+    assert next(r["finished"] for r in quick if "finished" in r) < slow_finished  # B ran while A was inside
     check = Bot.load(bot_dir, exporters=False)
     try:
         assert all(user_turns(check, f"q{i}") == [1] for i in range(6))

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from safebot.events import RedactedEvent
-from safebot.redaction.types import Finding, RedactedText, _mint
-from safebot.stores.vault import KeyRing
+from safebot.redaction.types import Finding, _mint
 from safebot.sinks import CapturingSink, JsonlExporter, LoggingSink, TranscriptSink, WebhookExporter
 from safebot.stores import SqlStore
+from safebot.stores.vault import KeyRing
 
 CARD = "4111 1111 1111 1111"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from safebot.stores.vault import KeyRing
 from safebot.stores import SqlStore
+from safebot.stores.vault import KeyRing
 
 PG_URL = os.environ.get("SAFEBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from safebot.events import RedactedEvent
-from safebot.redaction.types import Finding, RedactedText, _mint
+from safebot.redaction.types import Finding, _mint
 from safebot.sensitive import Sensitive
 from safebot.stores import SqlStore
 from safebot.stores._schema import Base

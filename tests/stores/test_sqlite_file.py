@@ -14,10 +14,10 @@ from store_helpers import CARD, CARD_DIGITS, TOKEN, event, put_card
 
 from safebot.errors import ConfigError
 from safebot.redaction.audit import AuditRecord
-from safebot.stores.vault import MASTER_KEY_ENV, KeyRing
 from safebot.sensitive import Sensitive
 from safebot.stores import SqlStore, VersionConflict
 from safebot.stores._schema import DataKeyRow
+from safebot.stores.vault import MASTER_KEY_ENV, KeyRing
 
 PLANTED = [CARD, CARD_DIGITS, "4111-1111-1111-1111", "1111 1111 1111"]
 
@@ -139,7 +139,7 @@ def test_concurrent_turns_on_one_file(sqlite_store: SqlStore) -> None:
                         break
                     except VersionConflict:
                         continue
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from safebot.errors import ConfigError, StoreError
+from safebot.sensitive import Sensitive
 from safebot.stores.vault import (
     MASTER_KEY_ENV,
     DataKey,
@@ -20,7 +21,6 @@ from safebot.stores.vault import (
     fingerprint,
     vault_aad,
 )
-from safebot.sensitive import Sensitive
 
 CARD = "4111 1111 1111 1111"
 

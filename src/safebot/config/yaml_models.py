@@ -68,10 +68,9 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
                     child = value
                     line = int(key.start_mark.line) + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-                line = int(child.start_mark.line) + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+            line = int(child.start_mark.line) + 1
         if child is None:
             break
         node = child

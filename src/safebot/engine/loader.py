@@ -53,7 +53,7 @@ def load_routes(bot_dir: Path, handlers_file: str) -> Routes:
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the bot's own code: any failure is one config error line
             del sys.modules[name]
             raise ConfigError(f"importing the handlers module failed ({type(exc).__name__})", path=str(path)) from None
     setup = getattr(module, "setup", None)
@@ -63,7 +63,7 @@ def load_routes(bot_dir: Path, handlers_file: str) -> Routes:
         routes = setup(bot_dir)
     except ConfigError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the bot's set-up code: any failure is one config error line
         # The bot's own set-up code (opening a back end, say) failed: one clear line, no traceback.
         raise ConfigError(f"setup() in the handlers module failed ({type(exc).__name__})", path=str(path)) from None
     if not isinstance(routes, Routes):

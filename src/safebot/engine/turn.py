@@ -48,7 +48,12 @@ from safebot.events import RedactedEvent
 from safebot.redaction.policy import Destination
 from safebot.redaction.types import RedactedText
 from safebot.sensitive import Sensitive
-from safebot.stores.conversations import LoadedConversation, TurnRecord, load_conversation, save_turn
+from safebot.stores.conversations import (
+    LoadedConversation,
+    TurnRecord,
+    load_conversation,
+    save_turn,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.engine.bot import Bot
@@ -238,7 +243,7 @@ class _Turn:
 
     # -- redact outbound --------------------------------------------------------------------------
     def render_replies(self, session: RedactionSession) -> list[tuple[Outbound, tuple[Button, ...]]]:
-        out = []
+        out: list[tuple[Outbound, tuple[Button, ...]]] = []
         for say in self.said:
             reply = session.outbound(say.text)
             if reply.blocked:

@@ -15,8 +15,8 @@ import os
 # Before anything imports tldextract (Presidio does): use its bundled suffix list, never fetch.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from safebot.redaction.audit import AuditRecord, AuditSink  # noqa: E402
-from safebot.redaction.policy import (  # noqa: E402
+from safebot.redaction.audit import AuditRecord, AuditSink
+from safebot.redaction.policy import (
     DESTINATIONS,
     Destination,
     Policy,
@@ -24,7 +24,7 @@ from safebot.redaction.policy import (  # noqa: E402
     load_policy,
     policy_from_dict,
 )
-from safebot.redaction.types import BLOCKED_TEXT, Finding, Placeholder, RedactedText  # noqa: E402
+from safebot.redaction.types import BLOCKED_TEXT, Finding, Placeholder, RedactedText
 
 __all__ = [
     "BLOCKED_TEXT",

@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from safebot.engine import Context, Form, Handler, Result, Routes, SlotSpec, Verification, amount, choice, digits
+from safebot.engine import (
+    Context,
+    Form,
+    Handler,
+    Result,
+    Routes,
+    SlotSpec,
+    Verification,
+    amount,
+    choice,
+    digits,
+)
 
 CUSTOMERS = {("1984-03-12", "4242"): "C1"}
 

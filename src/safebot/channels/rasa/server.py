@@ -64,7 +64,12 @@ from safebot.events import RedactedEvent
 from safebot.nlu.placeholders import EntityCandidate, find_placeholders
 from safebot.redaction.audit import AuditRecord, AuditSink
 from safebot.sensitive import Sensitive
-from safebot.stores.conversations import LoadedConversation, TurnRecord, load_conversation, save_turn
+from safebot.stores.conversations import (
+    LoadedConversation,
+    TurnRecord,
+    load_conversation,
+    save_turn,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
