@@ -60,6 +60,9 @@ BANK = [
     ("the shop belongs to Halvorsen, Becker and Vasquez now", "PERSON", "Halvorsen"),
     ("Oksana lives on Hauptstrasse near the station", "PERSON", "Oksana"),
     ("people call me Csanád", "PERSON", "Csanád"),
+    # a birth date after its cue, whole: 'march 12th 84' (not 'march 1' and '2th 84' left), spaced digits
+    ("my date of birth is march 12th 84", "DATE_OF_BIRTH", "march 12th 84"),
+    ("born 12 03 1984", "DATE_OF_BIRTH", "12 03 1984"),
     # holder and booking cues, lower case too (bench/leak_matrix found the first one)
     ("the account holder is ebenezer hiroshi okonkwo", "PERSON", "ebenezer hiroshi okonkwo"),
     ("it's booked under the name nguyen", "PERSON", "nguyen"),
