@@ -21,6 +21,7 @@ from safebot.engine.dialogue import (
     Understanding,
     Verify,
     VerifyDone,
+    companion_entities,
     describe,
     expected_entities,
     step,
@@ -291,11 +292,12 @@ def test_a_pii_question_expects_the_forms_other_unfilled_pii_too() -> None:
     routes = Routes(handlers=[Handler("balance", ("check_balance",), _never, requires_auth=True)], verification=two)
     known = frozenset({"BOOKING_REFERENCE", "PERSON"})
     asked_ref = ConversationState(form=FormState(VERIFY, None, "ref"))
-    assert expected_entities(asked_ref, routes, known) == {"BOOKING_REFERENCE", "PERSON"}
+    assert expected_entities(asked_ref, routes, known) == {"BOOKING_REFERENCE"}
+    assert companion_entities(asked_ref, routes, known) == {"PERSON"}
     filled = ConversationState(form=FormState(VERIFY, None, "ref"), slots={"last_name": "<PERSON_1>"})
-    assert expected_entities(filled, routes, known) == {"BOOKING_REFERENCE"}
+    assert companion_entities(filled, routes, known) == set()
     asked_day = ConversationState(form=FormState(VERIFY, None, "when"))
-    assert expected_entities(asked_day, routes, known) == set()  # a question about no PII expects none
+    assert companion_entities(asked_day, routes, known) == set()  # a question about no PII expects none
 
 
 # -- what seen chats got wrong (issue 13 item 5) ---------------------------------------------------

@@ -109,6 +109,8 @@ BARE = [
 ]
 
 NOT_FOUND = [
+    # an IBAN's country code, check digits and length, but words after them (the airline's reply)
+    ("I can't find UA123 in our schedule. I can only see Northwind Airways (NW) flights", "IBAN_CODE"),
     # a merchant after 'payment ... at' or 'charge at' is not a place (the weak place cue)
     ("We held a payment of $899.00 at ElectroMart Online on your card", "LOCATION"),
     ("the $98.11 charge at H-E-B on Mon 30 Nov", "LOCATION"),

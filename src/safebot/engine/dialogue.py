@@ -46,6 +46,7 @@ __all__ = [
     "Understanding",
     "Verify",
     "VerifyDone",
+    "companion_entities",
     "expected_entities",
     "step",
 ]
@@ -200,20 +201,32 @@ def expected_entities(state: ConversationState, routes: Routes, known: frozenset
     spec = next((s for s in form.slots if s.name == state.form.requested), None)
     if spec is None:
         return frozenset()
+    return _pii_only(spec, known)
 
-    def pii_only(slot: SlotSpec) -> frozenset[str]:
-        pii = frozenset(e for e in slot.entities if e in known)
-        return pii if pii and len(pii) == len(slot.entities) else frozenset()
 
-    asked = pii_only(spec)
-    if not asked:
-        return asked
-    # Asked for a booking reference, people answer with the last name too ('B3R8TW,
-    # Smith-Jones'): the form's other unfilled PII-only slots are expected as well.
+def companion_entities(state: ConversationState, routes: Routes, known: frozenset[str]) -> frozenset[str]:
+    """PII the form's other unfilled PII-only slots take, while the bot asks for a PII field:
+    asked for a booking reference, people answer with the last name too ('B3R8TW,
+    Smith-Jones'). The redaction session expects them only beside an answer to the question.
+    """
+    if state.form is None or state.form.requested is None:
+        return frozenset()
+    form = _form_def(state.form, routes)
+    if form is None:
+        return frozenset()
+    spec = next((s for s in form.slots if s.name == state.form.requested), None)
+    if spec is None or not _pii_only(spec, known):
+        return frozenset()
+    out: frozenset[str] = frozenset()
     for other in form.slots:
         if other is not spec and state.slots.get(other.name) is None:
-            asked |= pii_only(other)
-    return asked
+            out |= _pii_only(other, known)
+    return out
+
+
+def _pii_only(slot: SlotSpec, known: frozenset[str]) -> frozenset[str]:
+    pii = frozenset(e for e in slot.entities if e in known)
+    return pii if pii and len(pii) == len(slot.entities) else frozenset()
 
 
 def _form_def(state: FormState, routes: Routes) -> Form | None:

@@ -151,6 +151,7 @@ class _Turn:
         session = bot.redactor.session(
             self.ref, state.redaction, fingerprint=conv.fingerprint,
             expected=dialogue.expected_entities(state, bot.routes, frozenset(bot.redactor.policy.entities)),
+            companions=dialogue.companion_entities(state, bot.routes, frozenset(bot.redactor.policy.entities)),
         )
         inbound = session.inbound(analysis)
         for name, value in self.channel_slots.items():  # what the channel knows (a reply to an alert)

@@ -311,13 +311,14 @@ class Redactor:
         *,
         fingerprint: Fingerprinter | None = None,
         expected: frozenset[str] = frozenset(),
+        companions: frozenset[str] = frozenset(),
     ) -> RedactionSession:
         """A :class:`~safebot.redaction.session.RedactionSession` for one turn of a conversation."""
         from safebot.redaction.session import PlaceholderMemory, RedactionSession
 
         return RedactionSession(
             self, conversation_ref, memory if memory is not None else PlaceholderMemory(),
-            fingerprint=fingerprint or self.keyed_fingerprint, expected=expected,
+            fingerprint=fingerprint or self.keyed_fingerprint, expected=expected, companions=companions,
         )
 
     def keyed_fingerprint(self, entity_type: str, canonical: Sensitive[str]) -> str:

@@ -209,12 +209,16 @@ class RedactionSession:
         *,
         fingerprint: Fingerprinter,
         expected: frozenset[str] = frozenset(),
+        companions: frozenset[str] = frozenset(),
     ) -> None:
         self._redactor = redactor
         self.conversation_ref = conversation_ref
         self._memory = memory.copy()
         self._fingerprint = fingerprint
         self._expected = frozenset(e for e in expected if e in redactor.policy.entities)
+        #: other fields of the same form, expected only beside an answer to the question itself
+        #: ('B3R8TW, Smith-Jones' to the booking-reference question; 'cancel' stays a word)
+        self._companions = frozenset(e for e in companions if e in redactor.policy.entities) - self._expected
         self._values: dict[str, Sensitive[str]] = {}
         self._vault: dict[str, VaultEntry] = {}
         self._records: list[AuditRecord] = []
@@ -263,6 +267,8 @@ class RedactionSession:
         if self._memory.pending:
             expected.add(self._memory.pending)
         analysis = self._with_expected(analysis, frozenset(expected))
+        if self._companions and analysis.entity_types & self._expected:
+            analysis = self._with_expected(analysis, self._companions)
         analysis = self._with_partials(analysis)
         self._memory.pending = self._unfinished(analysis)
         self._near_misses(near, analysis)

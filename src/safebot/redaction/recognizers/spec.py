@@ -173,6 +173,9 @@ class SequenceSpec(_Base, _Context):
     invalid_score: Score = 0.2
     #: report a shaped value that fails the validator only when a cue word is near
     invalid_needs_cue: bool = True
+    #: without a cue, a value that fails the validator counts only with this many digits
+    #: ('UA12 3 in our schedule I can only see' has an IBAN's shape and length, and 3 digits)
+    invalid_min_digits: int = Field(default=0, ge=0)
     value_scores: list[ScoreRuleSpec] = Field(default_factory=list)
     text_scores: list[ScoreRuleSpec] = Field(default_factory=list)
     reject_values: list[str] = Field(default_factory=list)

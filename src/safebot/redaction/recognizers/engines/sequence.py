@@ -43,6 +43,7 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
         score: float = 0.5,
         invalid_score: float = 0.2,
         invalid_needs_cue: bool = True,
+        invalid_min_digits: int = 0,
         validator: Check | None = None,
         shape: Check | None = None,
         reject: Check | None = None,
@@ -61,6 +62,7 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
         self._score = score
         self._invalid = invalid_score
         self._invalid_needs_cue = invalid_needs_cue
+        self._invalid_min_digits = invalid_min_digits
         self._validator = validator
         self._shape = shape
         self._reject = reject
@@ -82,6 +84,7 @@ class SafebotSequenceRecognizer(SafebotRecognizer):
                 cue = self.cues.strength(lower, s, e)
                 if not cue and (
                     self._requires_context or (not valid and self._invalid_needs_cue) or self.cues.negated(lower, s)
+                    or (not valid and sum(c.isdigit() for c in value) < self._invalid_min_digits)
                 ):
                     i += 1
                     continue
