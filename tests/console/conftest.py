@@ -108,8 +108,11 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         yield Console(served, planted, ref)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    # thread until it stops, and every later test that calls asyncio.run() (Bot.handle_sync)
+    # would fail with "cannot be called from a running event loop".
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: run ./dev setup (it installs it with apt-get)")
     from playwright.sync_api import sync_playwright

@@ -4,6 +4,7 @@ same message goes through once Redis answers again. A turn never runs unordered.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,9 @@ import pytest
 from safebot.engine import Bot
 from safebot.engine.locks import ConversationLocks
 from safebot.stores.redis_leases import RedisLeases
+
+# as in tests/scale/conftest.py (not imported from it: every conftest.py is module 'conftest')
+REDIS_URL = os.environ.get("SAFEBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 HERE = Path(__file__).resolve().parent
 DEAD_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -31,8 +35,6 @@ def sqlite_pausebot(tmp_path: Path, servers: None) -> Iterator[Bot]:
 
 
 def test_redis_down_is_a_clear_503_and_nothing_runs(sqlite_pausebot: Bot) -> None:
-    from conftest import REDIS_URL
-
     from safebot.serve import ServeSettings, create_app
     from safebot.serve.auth import create_key
     from safebot.serve.testing import ServerThread
