@@ -41,8 +41,9 @@ from safebot.testing import CapturingSink, capture_logs  # noqa: E402
 MASKED_IN_REPLIES = 4  # the customer may see the last four characters of what they typed
 AUDIT_BOOKKEEPING = frozenset({"id", "time", "seq", "position", "prev_hash", "hash", "record_hash", "signature"})
 #: fields that hold no customer text: row ids, clocks, hashed conversation ids, the channel name
-#: (their digits and letters made false 'runs': '20558' in a hashed id, 'annel' in 'channel')
-BOOKKEEPING = AUDIT_BOOKKEEPING | {"conversation_id", "turn", "channel", "kind"}
+#: and the entity types found (their digits and letters made false runs: "20558" in a hashed id,
+#: "annel" in "channel", "maile" where "e-mail" met "EMAIL_ADDRESS")
+BOOKKEEPING = AUDIT_BOOKKEEPING | {"conversation_id", "turn", "channel", "kind", "entities", "entity_type"}
 
 
 def values_only(obj: Any) -> str:
