@@ -193,15 +193,8 @@ def expected_entities(state: ConversationState, routes: Routes, known: frozenset
     Only a slot that can hold nothing but PII (every entity it takes is in ``known``, the
     policy's entity types) expects PII: 'card_last_four' also takes a plain '4242'.
     """
-    if state.form is None or state.form.requested is None:
-        return frozenset()
-    form = _form_def(state.form, routes)
-    if form is None:
-        return frozenset()
-    spec = next((s for s in form.slots if s.name == state.form.requested), None)
-    if spec is None:
-        return frozenset()
-    return _pii_only(spec, known)
+    asked = _asked_slot(state, routes)
+    return _pii_only(asked[1], known) if asked is not None else frozenset()
 
 
 def companion_entities(state: ConversationState, routes: Routes, known: frozenset[str]) -> frozenset[str]:
@@ -209,19 +202,26 @@ def companion_entities(state: ConversationState, routes: Routes, known: frozense
     asked for a booking reference, people answer with the last name too ('B3R8TW,
     Smith-Jones'). The redaction session expects them only beside an answer to the question.
     """
-    if state.form is None or state.form.requested is None:
+    asked = _asked_slot(state, routes)
+    if asked is None or not _pii_only(asked[1], known):
         return frozenset()
-    form = _form_def(state.form, routes)
-    if form is None:
-        return frozenset()
-    spec = next((s for s in form.slots if s.name == state.form.requested), None)
-    if spec is None or not _pii_only(spec, known):
-        return frozenset()
+    form, spec = asked
     out: frozenset[str] = frozenset()
     for other in form.slots:
         if other is not spec and state.slots.get(other.name) is None:
             out |= _pii_only(other, known)
     return out
+
+
+def _asked_slot(state: ConversationState, routes: Routes) -> tuple[Form, SlotSpec] | None:
+    """The form in progress and the slot the bot just asked for, if any."""
+    if state.form is None or state.form.requested is None:
+        return None
+    form = _form_def(state.form, routes)
+    if form is None:
+        return None
+    spec = next((s for s in form.slots if s.name == state.form.requested), None)
+    return (form, spec) if spec is not None else None
 
 
 def _pii_only(slot: SlotSpec, known: frozenset[str]) -> frozenset[str]:

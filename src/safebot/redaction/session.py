@@ -455,7 +455,7 @@ class RedactionSession:
                     continue
                 token = known.get(self._fingerprint(_ANY_TYPE, Sensitive(canon)))
                 if token is not None:
-                    entity = token[1:].rsplit("_", 1)[0]
+                    entity = _token_type(token)
                     hit = (Detection(entity, start, end, 1.0, "session.known_value"), n)
                     break
             if hit is None:
@@ -477,7 +477,7 @@ class RedactionSession:
         out = []
         for d in found:
             token = known.get(self._fingerprint(_ANY_TYPE, Sensitive(canonical_value(text[d.start:d.end]))))
-            entity = token[1:].rsplit("_", 1)[0] if token is not None else d.entity_type
+            entity = _token_type(token) if token is not None else d.entity_type
             out.append(d if entity == d.entity_type else Detection(entity, d.start, d.end, d.score, "session.known_value"))
         return out
 
@@ -578,3 +578,13 @@ class RedactionSession:
 
 def _overlaps(start: int, end: int, spans: Iterable[Detection]) -> bool:
     return any(start < d.end and d.start < end for d in spans)
+
+
+def _token_type(token: str) -> str:
+    """The entity type of a placeholder token this session minted ('<US_SSN_1>' -> 'US_SSN')."""
+    from safebot.redaction.types import Placeholder
+
+    parsed = Placeholder.parse(token)
+    if parsed is None:  # the memory holds placeholder tokens only; never a value
+        raise ValueError("placeholder memory holds a token that is not a placeholder")
+    return parsed.entity_type
