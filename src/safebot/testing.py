@@ -76,6 +76,20 @@ def _canon(s: str) -> str:
     return re.sub(r"[^0-9a-z]", "", s.lower())
 
 
+def _column_values(engine: Any) -> list[str]:
+    """Every value of every table, one per line (bytes as latin-1)."""
+    import sqlalchemy as sa
+
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    out: list[str] = []
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                out.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row if v is not None)
+    return out
+
+
 # -- conversation tests --------------------------------------------------------------------------
 
 
@@ -227,6 +241,9 @@ class ConversationRunner:
             for path in (Path(database), Path(database + "-wal")):
                 if path.exists():
                     sinks[f"database file {path.name}"] = [path.read_bytes().decode("latin-1")]
+            # And every column value on its own: in the file a text column's bytes run straight
+            # into the next column's, so a short value (a PIN) is only a token of its own here.
+            sinks["database rows"] = _column_values(self.bot.store.engine)
         # Keep values long enough to be identifying; 'yes' or '12' are not PII on their own.
         values = [v for v in dict.fromkeys(planted) if len(_canon(v)) >= 4]
         for sink, which in find_leaks(values, sinks):

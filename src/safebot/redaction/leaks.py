@@ -45,16 +45,33 @@ def leaked(value: str, text: str, *, min_length: int = 4) -> bool:
     return canon in _canon(text)
 
 
+def _found_short(value: str, text: str) -> bool:
+    # A short value (a PIN, a last four) is only a leak as a token of its own: "4821" inside a
+    # hex digest or a timestamp's microseconds is one of ten thousand four-digit strings.
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", text) is not None
+
+
 def find_leaks(values: Sequence[str], sinks: Mapping[str, Sequence[str]], *, min_canon: int = 6) -> list[tuple[str, str]]:
     """(sink, ``pii[i]``) for every value found in a sink's texts; never the value itself.
 
+    A value with fewer than ``min_canon`` letters and digits counts only verbatim and as a
+    token of its own, so that it is not "found" inside a hash.
+
     >>> find_leaks(["4111 1111 1111 1111"], {"transcript": ["card <CREDIT_CARD_1>"]})
     []
+    >>> find_leaks(["4821"], {"log": ["ref 86edf9cc663b4821675d"], "row": ["my pin is 4821"]})
+    [('row', 'pii[0]')]
     """
     out = []
     for name, texts in sinks.items():
-        blob = "\n".join(texts)
+        blob = _TOKEN.sub(" ", "\n".join(texts))
         for i, value in enumerate(values):
-            if value and (value in _TOKEN.sub(" ", blob) or (len(_canon(value)) >= min_canon and leaked(value, blob, min_length=min_canon))):
+            if not value:
+                continue
+            if len(_canon(value)) < min_canon:
+                found = _found_short(value, blob)
+            else:
+                found = value in blob or leaked(value, blob, min_length=min_canon)
+            if found:
                 out.append((name, f"pii[{i}]"))
     return out
