@@ -41,8 +41,9 @@ class NotifyConfig(BaseModel):
     #: messages a second from the sending number (WhatsApp: 80 at first, up to 1,000)
     per_number_per_second: Annotated[int, Field(ge=1, le=1000)] = 80
     #: slots are spaced this much wider than the limit, so no one-second window exceeds it
-    #: (a send a few milliseconds late, a window starting on a slot); 0 sends at the limit exactly
-    rate_headroom: Annotated[float, Field(ge=0, le=0.5)] = 0.02
+    #: (a send leaving its worker some milliseconds after its grant, a window starting on a slot);
+    #: 0 sends at the limit exactly
+    rate_headroom: Annotated[float, Field(ge=0, le=0.5)] = 0.05
     #: seconds between two messages to the same customer (WhatsApp's pair limit, 131056)
     per_recipient_seconds: Annotated[float, Field(ge=0, le=3600)] = 6.0
     #: tries of one delivery (throttling and transient errors) before it fails for good

@@ -1,14 +1,17 @@
 """Sends deliveries: consent at send time, shared rate limits, ``sending`` before the call.
 
-:meth:`Sender.process` takes delivery ids (a broker message, or the in-process drain) and, for
-each 100 ms of rate-limit slots:
+:meth:`Sender.process` takes delivery ids (a broker message, or the in-process drain) and:
 
-1. reserves slots for the sending number and checks each recipient's pair gap (Redis);
-2. just before the first slot, claims the deliveries in one statement that moves them from
-   ``queued`` to ``sending`` only if consent and the suppression list allow it *now*, with a
-   lease naming this worker; the ones that may not go become ``suppressed``;
-3. sends each at its slot through the Graph API, tagged with ``biz_opaque_callback_data =
-   "sbn:<delivery id>"`` (and the same id in every quick-reply payload);
+1. checks each recipient's pair gap (Redis); the ones that must wait are deferred;
+2. claims the rest in groups of at most :data:`GROUP`, each in one statement that moves them
+   from ``queued`` to ``sending`` only if consent and the suppression list allow it *now*, with
+   a lease naming this worker; the ones that may not go become ``suppressed``. A group is
+   claimed only when this process's pacer has room for it (two groups), so a claimed delivery
+   waits a fraction of a second, not a whole batch, between its consent check and its send;
+3. the pacer (one coroutine per process) asks the per-number limit for sends *now* (GCRA at
+   send time, :mod:`safebot.notify.ratelimit`) and sends each as it is granted, through the
+   Graph API, tagged with ``biz_opaque_callback_data = "sbn:<delivery id>"`` (and the same id
+   in every quick-reply payload);
 4. records ``sent`` with the keyed hash of the wamid, or a retry (the platform refused, so
    nothing went out: the row stays ``sending`` without an owner until ``not_before``), or
    ``failed`` with Meta's code.
@@ -32,6 +35,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -57,10 +61,10 @@ log = logging.getLogger("safebot.notify")
 CALLBACK_PREFIX = "sbn:"
 #: categories resent after an unknown outcome; the others fail (at most once)
 AT_LEAST_ONCE = frozenset({"UTILITY"})
-#: rate-limit slots claimed and sent together
-TICK = 0.1
-#: a tick is claimed this long before its first slot (the claim and composing take a moment)
-LEAD = 0.05
+#: deliveries claimed together (one consent check) and handed to the pacer, at most
+GROUP = 50
+#: sends asked of the per-number limit in one call, at most
+MAX_GRANT = 64
 #: Meta's throughput codes: 130429 slows the number down, 131056 the pair (this recipient)
 _NUMBER_THROTTLE, _PAIR_THROTTLE = 130429, 131056
 _CLAIMABLE = or_(DeliveryRow.state == "queued", and_(DeliveryRow.state == "sending", DeliveryRow.lease_owner.is_(None)))
@@ -120,7 +124,6 @@ class _Item:
     template: str
     category: str
     attempts: int
-    slot: float  # seconds after the reservation
     to: Sensitive[str] | None = None
     message: dict[str, Any] = field(default_factory=dict)
     # outcome
@@ -139,6 +142,34 @@ class _Claim:
     #: wall-clock time the claim's lease ends: no send of it may start later (the sweeper may
     #: have handed the row to another worker by then)
     lease_until: float = 0.0
+
+
+class _Room:
+    """How many claimed deliveries may wait in the pacer: a thread takes room for a whole group
+    before claiming it (all or nothing, so threads cannot deadlock on partial room)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.used = size, 0
+        self._cond = threading.Condition()
+
+    def take(self, n: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + n <= max(self.size, n))
+            self.used += n
+
+    def give(self, n: int) -> None:
+        with self._cond:
+            self.used -= n
+            self._cond.notify_all()
+
+
+@dataclass
+class _Group:
+    """One claim's items in the pacer: done when each was sent or given up."""
+
+    remaining: int
+    done: asyncio.Future[None]
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class _Loop:
@@ -181,13 +212,14 @@ class Sender:
         self.number = phone_number_id
         self._message_ref = message_ref
         self._publish = publish
+        self.group = max(1, min(GROUP, limiter.per_second // 10))
+        self._room = _Room(2 * self.group)
+        self._queue: deque[tuple[_Item, float, _Group]] = deque()
         self._loop = _Loop()
         self._graph = self._loop.run(self._make_graph(graph_factory))
+        self._wake: asyncio.Event = self._loop.run(self._make_event())
+        self._pacer = asyncio.run_coroutine_threadsafe(self._pace_forever(), self._loop.loop)
         self.owner_prefix = f"n-{secrets.token_hex(6)}"
-        # A send may leave late by up to half of what the headroom absorbs (the other half is for
-        # the platform's side); later than that it is re-planned rather than squeezed in.
-        rate, effective = limiter.per_second, 1.0 / limiter.interval
-        self.late_tolerance = max(0.001, ((rate - 1) / effective - 1.0) / 2) if rate > 1 else 0.5
 
     def __repr__(self) -> str:
         return "Sender()"
@@ -196,9 +228,17 @@ class Sender:
     async def _make_graph(factory: Callable[[], GraphClient]) -> GraphClient:
         return factory()
 
+    @staticmethod
+    async def _make_event() -> asyncio.Event:
+        return asyncio.Event()
+
     def close(self) -> None:
         try:
+            self._pacer.cancel()
             self._loop.run(self._graph.aclose())
+            aclose = getattr(self.limiter, "aclose", None)
+            if aclose is not None:
+                self._loop.run(aclose())
         finally:
             self._loop.close()
 
@@ -214,41 +254,31 @@ class Sender:
         with self.outbox.tx() as conn:
             stats.expired = len(conn.execute(_EXPIRE, {"ids": ids, "t": t, "stamp": now()}).all())
             rows = conn.execute(_READY, {"ids": ids}).all()
-        ready = [r for r in rows if r.not_before <= t + TICK]
+        ready = [r for r in rows if r.not_before <= t]
         stats.skipped = len(ids) - stats.expired - len(ready)
         if not ready:
             return stats
-        reserved_at = time.monotonic()
-        plan = self.limiter.reserve(self.number, [r.contact_ref for r in ready])
-        allowed: list[tuple[int, str, float]] = []
-        deferred: list[tuple[int, float]] = []
-        for r, wait in zip(ready, plan.waits, strict=True):
-            if wait > 0:
-                deferred.append((int(r.id), wait))
-            else:
-                allowed.append((int(r.id), r.contact_ref, plan.slot(len(allowed))))
+        waits = self.limiter.hold_pairs([r.contact_ref for r in ready])
+        allowed = [(int(r.id), r.contact_ref) for r, w in zip(ready, waits, strict=True) if w <= 0]
+        deferred = [(int(r.id), w) for r, w in zip(ready, waits, strict=True) if w > 0]
         if deferred:
             stats.deferred = len(deferred)
             self._defer(deferred)
-        # Claim tick by tick, shortly before each tick's first slot (consent is checked then),
-        # while the previous ticks' sends are still in flight.
+        # Claim group by group, each only once the pacer has room for it (consent is checked
+        # then), while the previous groups' sends are still in flight.
         pending: list[tuple[Any, list[_Item], list[_Item]]] = []
         try:
-            start = 0
-            while start < len(allowed):
-                first = allowed[start][2]
-                end = start
-                while end < len(allowed) and allowed[end][2] < first + TICK:
-                    end += 1
-                group = allowed[start:end]
-                start = end
-                delay = reserved_at + first - LEAD - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                claim = self._claim(group, owner)
+            for start in range(0, len(allowed), self.group):
+                group = allowed[start:start + self.group]
+                self._room.take(len(group))
+                try:
+                    claim = self._claim(group, owner)
+                except BaseException:
+                    self._room.give(len(group))
+                    raise
+                self._room.give(len(group) - len(claim.items))  # the pacer gives back the rest
                 stats.suppressed += claim.suppressed
-                future = asyncio.run_coroutine_threadsafe(
-                    self._send_all(claim.items, reserved_at, claim.lease_until), self._loop.loop)
+                future = asyncio.run_coroutine_threadsafe(self._pace(claim.items, claim.lease_until), self._loop.loop)
                 pending.append((future, claim.items, claim.unsendable))
                 while pending and pending[0][0].done():
                     stats.add(self._finish(pending.pop(0), owner))
@@ -262,10 +292,9 @@ class Sender:
         future.result()
         return self._record(unsendable, items, owner)
 
-    def _claim(self, group: Sequence[tuple[int, str, float]], owner: str) -> _Claim:
+    def _claim(self, group: Sequence[tuple[int, str]], owner: str) -> _Claim:
         d = DeliveryRow
-        slots = {i: s for i, _, s in group}
-        ids = list(slots)
+        ids = [i for i, _ in group]
         t = time.time()
         lease = t + self.config.sending_lease_seconds
         stamp = now()
@@ -277,7 +306,7 @@ class Sender:
             out.suppressed = len(conn.execute(_SUPPRESS, {"ids": lost, "stamp": stamp}).all()) if lost else 0
             keys = self.outbox.contacts(conn, {r.contact_ref for r in claimed})
             for r in claimed:
-                item = _Item(int(r.id), r.contact_ref, r.key_ref, r.template, r.category, int(r.attempts), slots[int(r.id)])
+                item = _Item(int(r.id), r.contact_ref, r.key_ref, r.template, r.category, int(r.attempts))
                 self._compose(item, keys.get(r.contact_ref), r.params)
                 if r.lawful_basis == "consent":
                     from safebot.notify.consent import live_consent_id
@@ -308,38 +337,53 @@ class Sender:
         if not item.message["template"]["components"]:
             del item.message["template"]["components"]
 
-    async def _send_all(self, items: Sequence[_Item], reserved_at: float, lease_until: float) -> None:
-        """Send ``items`` at their slots, paced by one coroutine (one timer per slot time, not
-        one per message). A send that would leave later than ``late_tolerance`` after its slot
-        is not squeezed in (it would crowd the next second): it and every send after it take
-        new slots, in one reservation. No send starts once the claim's lease has ended."""
+    async def _pace(self, items: Sequence[_Item], lease_until: float) -> None:
+        """Hand one claim's items to the pacer; return once each was sent or given up."""
         if not items:
             return
+        group = _Group(len(items), asyncio.get_running_loop().create_future())
+        self._queue.extend((item, lease_until, group) for item in items)
+        self._wake.set()
+        await group.done
+        if group.tasks:
+            await asyncio.gather(*group.tasks)
+
+    async def _pace_forever(self) -> None:
+        """The process's one pacer: ask the per-number limit for sends now, send what it grants,
+        wait as long as it says. No send starts once its claim's lease has ended (the sweeper
+        may have handed the row to another worker by then)."""
         loop = asyncio.get_running_loop()
-        order = sorted(items, key=lambda i: i.slot)
-        due = [reserved_at + i.slot for i in order]
-        tasks: list[asyncio.Task[None]] = []
-        k = 0
-        while k < len(order):
-            wait = due[k] - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            t = time.monotonic()
-            if t - due[k] > self.late_tolerance:
-                rest = len(order) - k
-                plan = await loop.run_in_executor(None, self.limiter.reserve, self.number, [], rest)
-                base = time.monotonic() + plan.start
-                due[k:] = [base + j * plan.interval for j in range(rest)]
+        while True:
+            while self._queue and time.time() >= self._queue[0][1]:
+                item, _, group = self._queue.popleft()
+                item.retryable, item.problem = True, "lease ended before the send"
+                self._dispatched(group)
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
                 continue
-            if time.time() >= lease_until:
-                for item in order[k:]:
+            want = min(len(self._queue), MAX_GRANT)
+            try:
+                grant = await self.limiter.acquire(self.number, want)
+            except Exception as exc:  # noqa: BLE001 - Redis briefly away: nothing is sent meanwhile
+                log.error("the rate limiter failed (%s); waiting", type(exc).__name__)
+                await asyncio.sleep(0.1)
+                continue
+            for _ in range(grant.granted):
+                item, lease_until, group = self._queue.popleft()
+                if time.time() >= lease_until:
                     item.retryable, item.problem = True, "lease ended before the send"
-                break
-            while k < len(order) and due[k] <= t:
-                tasks.append(loop.create_task(self._send_one(order[k])))
-                k += 1
-        if tasks:
-            await asyncio.gather(*tasks)
+                else:
+                    group.tasks.append(loop.create_task(self._send_one(item)))
+                self._dispatched(group)
+            if self._queue and grant.granted < want:
+                await asyncio.sleep(max(grant.wait, 0.0005))
+
+    def _dispatched(self, group: _Group) -> None:
+        self._room.give(1)
+        group.remaining -= 1
+        if group.remaining == 0 and not group.done.done():
+            group.done.set_result(None)
 
     async def _send_one(self, item: _Item) -> None:
         from safebot.channels.whatsapp.graph import GraphError
