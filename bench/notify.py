@@ -20,6 +20,7 @@ limit. Loopback only; every loop is bounded in time.
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
 import hmac
 import json
@@ -98,11 +99,16 @@ def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
 
     def post_statuses() -> None:
         client = httpx.Client(timeout=60)
+        # Per batch: when its sends were received, when the webhook took it (None: dropped
+        # after ten tries), and the receipt index of its first send. The kill run's verdict
+        # depends on how far the webhook lags behind the sends.
+        lags: list[tuple[float, float | None, int]] = []
         while True:
             item = outbox.get()
             if item is None:
+                (state_dir / "statuses.json").write_text(json.dumps(lags))
                 return
-            first, pairs = item
+            first, pairs, received = item
             batch = [{"id": f"wamid.bench{first + i:09d}", "status": "sent",
                       "timestamp": str(int(time.time())), "recipient_id": to, "biz_opaque_callback_data": cb,
                       "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility"}}
@@ -116,15 +122,18 @@ def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
                                                             "phone_number_id": PHONE_NUMBER_ID},
                                                "statuses": batch}}]}]}, separators=(",", ":")).encode()
             sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            taken = None
             for _ in range(10):
                 try:
                     r = client.post(url, content=body, headers={"content-type": "application/json",
                                                                "x-hub-signature-256": sig})
                     if r.status_code == 200:
+                        taken = time.time()
                         break
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.5)
+            lags.append((received, taken, first))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -143,7 +152,8 @@ def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
             os.replace(state_dir / "count.tmp", state_dir / "count")
             fresh, seen = records[seen:], len(records)
             for start in range(0, len(fresh), 500):
-                outbox.put((seen - len(fresh) + start, [(cb, to) for _, cb, to in fresh[start:start + 500]]))
+                chunk = fresh[start:start + 500]
+                outbox.put((seen - len(fresh) + start, [(cb, to) for _, cb, to in chunk], chunk[-1][0]))
         server.close()
 
     poster = multiprocessing.get_context("fork").Process(target=post_statuses, daemon=True)
@@ -151,7 +161,7 @@ def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
     asyncio.run(main())
     (state_dir / "sent.json").write_text(json.dumps(records))
     outbox.put(None)
-    poster.join(timeout=30)
+    poster.join(timeout=50)  # the harness waits 60 s for this process
 
 
 # -- the harness ---------------------------------------------------------------------------------------
@@ -287,6 +297,7 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
     span = max(times) - min(times) if len(times) > 1 else 0.0
     seconds = Counter(int(t - min(times)) for t in times)
     whole = [seconds[s] for s in sorted(seconds)[1:-1]] or list(seconds.values())
+    lag = status_lag(state / "statuses.json", records, per)
     cleanup(queue, schema)
     return {
         "run": name, "recipients": n, "limit": limit, "headroom": args.headroom, "enqueue_s": enqueue_s,
@@ -296,7 +307,28 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
         "sustained_per_s": statistics.median(whole) if whole else None,
         "max_in_1s_window": max_window(times), "killed_at": killed_at,
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        **lag,
     }
+
+
+def status_lag(path: Path, records: list[Any], per: Counter[str | None]) -> dict[str, Any]:
+    """How far the status webhooks trailed the sends (the receipt of a batch's last send to the
+    webhook's 200), batches the webhook never took, and the lag behind each duplicate's first send."""
+    if not path.exists():
+        return {"status_lag_s": None}
+    batches = json.loads(path.read_text())
+    taken = sorted(t - r for r, t, _ in batches if t is not None)
+    q = statistics.quantiles(taken, n=100) if len(taken) > 1 else taken * 99
+    starts = [first for _, _, first in batches]
+    dup_lags, seen = [], set()
+    for index, (_, cb, _) in enumerate(records):
+        if per[cb] > 1 and cb not in seen:
+            seen.add(cb)
+            b = batches[max(0, bisect.bisect_right(starts, index) - 1)]
+            dup_lags.append(None if b[1] is None else round(b[1] - b[0], 2))
+    return {"status_lag_s": {"p50": round(q[49], 2), "p99": round(q[98], 2), "max": round(taken[-1], 2)} if taken else None,
+            "status_batches_dropped": sum(1 for _, t, _ in batches if t is None),
+            "duplicates_first_send_status_lag_s": dup_lags[:50]}
 
 
 def store_states(schema: str) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def pipeline(tmp_path: Path, nb: NB) -> Iterator[Pipeline]:
     queue = f"safebot_test_{tag}"
     with FakeGraph(access_token=ACCESS_TOKEN) as graph:
         extra = (f"  broker_url: {AMQP}\n  redis_url: {REDIS}\n  queue: {queue}\n  per_number_per_second: 300\n"
-                 "  batch_size: 25\n  sending_lease_seconds: 3\n  reconcile_after_seconds: 1\n"
+                 "  batch_size: 25\n  sending_lease_seconds: 3\n  reconcile_after_seconds: 1\n  reconcile_max_wait_seconds: 4\n"
                  "  republish_after_seconds: 5\n  worker_threads: 2\n"
                  f"store:\n  url: {PG}\n  schema: notify_{tag}\n")
         bot_dir = make_bot_dir(tmp_path / "piped", graph.url, extra)

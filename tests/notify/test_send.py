@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -242,6 +243,46 @@ def test_reconciliation_resends_a_utility_alert_with_no_status_and_fails_marketi
     assert delivery(nb, m)["state"] == "failed" and "outcome_unknown" in (delivery(nb, m)["error_title"] or "")
     assert delivery(nb, a)["state"] == "sent" and nb.sent_to(answered) == []
     assert delivery(nb, a)["message_ref"] == "c-from-webhook"
+
+
+def test_reconciliation_waits_until_the_webhook_has_reported_a_later_send(nb: NB) -> None:
+    # Under load the status webhook trails the sends: a fixed wait alone resent alerts whose
+    # `sent` status was still on its way (27 of 100 in the 100,000-recipient kill bench). The
+    # clock is moved ahead (``at``) so no other test's delivery counts as a later send.
+    sender = nb.notifier.sender()
+    lapsed = time.time() + 10_000  # the dead worker's lease ended then
+    at = lapsed + nb.notifier.config.reconcile_after_seconds + sender.send_timeout + 5
+    dead, later = new_number(), new_number()
+    d = _left_sending(nb, dead)
+    with nb.notifier.outbox.tx() as conn:
+        conn.execute(update(DeliveryRow).where(DeliveryRow.id == d).values(lease_until=lapsed))
+    assert sender.reconcile(at=at) == {"resent": 0, "failed": 0, "waiting": 1}
+    # A delivery claimed after the dead worker's last possible send went out...
+    v = int(notify(nb, later).delivery_id)
+    stamp = datetime.fromtimestamp(lapsed + sender.send_timeout + 1, UTC).isoformat(timespec="microseconds")
+    with nb.notifier.outbox.tx() as conn:
+        conn.execute(update(DeliveryRow).where(DeliveryRow.id == v).values(
+            state="sent", rank=3, sending_at=stamp, message_ref="c-later", lease_owner=None, lease_until=None))
+    assert sender.reconcile(at=at)["waiting"] == 1  # ...but its status has not come back yet
+    with nb.notifier.outbox.tx() as conn:
+        assert record_status(conn, message_ref="c-later", status="sent", callback_data=None,
+                             timestamp="1749416400", pricing_category="utility")
+    assert sender.reconcile(at=at) == {"resent": 1, "failed": 0, "waiting": 0}
+    # Free to claim again (from the moved clock on; the test above sends such a row again).
+    assert delivery(nb, d)["state"] == "sending" and "resent" in (delivery(nb, d)["error_title"] or "")
+    assert nb.sent_to(dead) == []
+
+
+def test_reconciliation_decides_without_a_later_status_after_the_longest_wait(nb: NB) -> None:
+    sender = nb.notifier.sender()
+    d = _left_sending(nb, new_number())
+    lease = time.time() + 50_000  # ahead of every other test's delivery: none is a later send
+    with nb.notifier.outbox.tx() as conn:
+        conn.execute(update(DeliveryRow).where(DeliveryRow.id == d).values(lease_until=lease))
+    longest = nb.notifier.config.reconcile_max_wait_seconds
+    assert sender.reconcile(at=lease + longest - 1)["waiting"] >= 1
+    assert delivery(nb, d)["state"] == "sending" and delivery(nb, d)["attempts"] == 1
+    assert sender.reconcile(at=lease + longest + 1)["resent"] >= 1
 
 
 def test_evidence_export_shows_consent_what_was_sent_and_when_it_was_read(nb: NB) -> None:

@@ -54,6 +54,9 @@ class NotifyConfig(BaseModel):
     sending_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
     #: after the lease, wait this long for Meta's status webhooks before deciding (see docs)
     reconcile_after_seconds: Annotated[float, Field(ge=0, le=86400)] = 300.0
+    #: ...and for a status of a later send to arrive (the webhook has caught up); with none
+    #: (nothing sent after it, the webhook down), decide after this long anyway
+    reconcile_max_wait_seconds: Annotated[float, Field(ge=0, le=604800)] = 600.0
     #: a queued delivery published this long ago and still queued is published again
     republish_after_seconds: Annotated[float, Field(ge=5, le=86400)] = 300.0
     #: worker threads per `safebot worker` process (each moves one batch at a time)

@@ -38,9 +38,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
 
 from safebot.notify.consent import sendable
 from safebot.notify.outbox import RANK, Outbox
@@ -473,19 +474,34 @@ class Sender:
 
     # -- reconciliation ------------------------------------------------------------------------
     def reconcile(self, *, at: float | None = None, limit: int = 1000) -> dict[str, int]:
-        """Rows left ``sending`` by a worker that died mid-call (see the module doc)."""
+        """Rows left ``sending`` by a worker that died mid-call (see the module doc).
+
+        A row is decided only once its lease lapsed ``reconcile_after_seconds`` ago *and* the
+        status webhooks have caught up with it: a status has arrived for a delivery claimed
+        after the row's last possible send. Under load the webhook trails the sends by seconds
+        to minutes, and a fixed wait alone resent messages whose ``sent`` status was still on
+        its way. With nothing sent after it (the last row of a send, the webhook down), it is
+        decided after ``reconcile_max_wait_seconds``. Returns counts: resent, failed, waiting.
+        """
         d = DeliveryRow
         t = time.time() if at is None else at
         # No send starts after its lease (see _send_all) and none lasts longer than send_timeout.
         cutoff = t - max(self.config.reconcile_after_seconds, self.send_timeout + 1.0)
+        last_resort = t - max(self.config.reconcile_max_wait_seconds, self.config.reconcile_after_seconds)
         stamp = now()
         with self.outbox.tx() as conn:
             stale = conn.execute(
-                select(d.id, d.category).where(d.state == "sending", d.lease_owner.is_not(None), d.lease_until < cutoff)
+                select(d.id, d.category, d.lease_until)
+                .where(d.state == "sending", d.lease_owner.is_not(None), d.lease_until < cutoff)
                 .limit(limit)
             ).all()
-            again = [int(r.id) for r in stale if r.category in AT_LEAST_ONCE]
-            give_up = [int(r.id) for r in stale if r.category not in AT_LEAST_ONCE]
+            if not stale:
+                return {"resent": 0, "failed": 0, "waiting": 0}
+            caught_up = self._statuses_caught_up_to(conn, min(float(r.lease_until) for r in stale))
+            due = [r for r in stale if r.lease_until < last_resort
+                   or (caught_up is not None and r.lease_until + self.send_timeout < caught_up)]
+            again = [int(r.id) for r in due if r.category in AT_LEAST_ONCE]
+            give_up = [int(r.id) for r in due if r.category not in AT_LEAST_ONCE]
             if again:
                 conn.execute(update(d).where(d.id.in_(again), d.state == "sending", d.lease_owner.is_not(None),
                                              d.lease_until < cutoff)
@@ -498,10 +514,28 @@ class Sender:
                              .values(state="failed", rank=RANK["failed"], lease_owner=None, lease_until=None,
                                      error_title="outcome_unknown: the worker stopped mid-send; not resent (at most once)",
                                      finished_at=stamp, updated_at=stamp))
+        waiting = len(stale) - len(due)
         if again or give_up:
             log.warning("reconciled %d deliveries left sending (%d resent, %d failed)",
                         len(again) + len(give_up), len(again), len(give_up))
-        return {"resent": len(again), "failed": len(give_up)}
+        if waiting:
+            log.info("%d deliveries left sending wait for the status webhooks to catch up", waiting)
+        return {"resent": len(again), "failed": len(give_up), "waiting": waiting}
+
+    @staticmethod
+    def _statuses_caught_up_to(conn: Connection, since: float) -> float | None:
+        """The latest claim time (epoch seconds) of a delivery claimed after ``since`` whose
+        status webhook has arrived; None if there is none."""
+        d = DeliveryRow
+        latest = conn.execute(
+            select(func.max(d.sending_at)).where(d.sending_at > _iso(since), d.status_at.is_not(None))
+        ).scalar()
+        return None if latest is None else datetime.fromisoformat(latest).timestamp()
+
+
+def _iso(epoch: float) -> str:
+    """``epoch`` as :func:`safebot.stores._base.now` writes times, so the two compare as text."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
 def _title(item: _Item) -> str:
@@ -532,21 +566,23 @@ def record_status(
     parsed = callback_id(callback_data)
     where = d.c.id == parsed[0] if parsed is not None else d.c.message_ref == message_ref
     stamp = now()
-    moved = conn.execute(update(d).where(where, d.c.rank < rank).values(
-        state=status, rank=rank, lease_owner=None, lease_until=None, updated_at=stamp,
-    ).returning(d.c.id)).first()
-    found = moved is not None or conn.execute(select(d.c.id).where(where)).first() is not None
-    if not found:
-        return False
     when = timestamp if timestamp and timestamp.isdigit() else stamp
-    conn.execute(update(d).where(where, getattr(d.c, _STAMP[status]).is_(None)).values({_STAMP[status]: when}))
-    conn.execute(update(d).where(where, d.c.message_ref.is_(None)).values(message_ref=message_ref))
+    ahead = d.c.rank < rank  # forward only: a repeat or a late, lesser status moves nothing
+    stamp_col = getattr(d.c, _STAMP[status])
+    # One statement per status (the webhook carries hundreds a second during a mass send).
+    values: dict[str, Any] = {
+        "state": case((ahead, status), else_=d.c.state), "rank": case((ahead, rank), else_=d.c.rank),
+        "lease_owner": case((ahead, None), else_=d.c.lease_owner),
+        "lease_until": case((ahead, None), else_=d.c.lease_until),
+        "updated_at": case((ahead, stamp), else_=d.c.updated_at),
+        _STAMP[status]: func.coalesce(stamp_col, when), "status_at": func.coalesce(d.c.status_at, stamp),
+        "message_ref": func.coalesce(d.c.message_ref, message_ref),
+    }
     if pricing_category:
-        conn.execute(update(d).where(where, d.c.pricing_category.is_(None)).values(pricing_category=pricing_category[:32]))
+        values["pricing_category"] = func.coalesce(d.c.pricing_category, pricing_category[:32])
     if status == "failed" and errors:
         code, title, detail = errors[0]
-        conn.execute(update(d).where(where).values(
-            error_code=code, error_title=(title or "")[:128] or None,
-            # Meta's details are prose; a number in them could be the recipient's.
-            error_detail=_DIGITS.sub("#", detail)[:512] if detail else None))
-    return True
+        values.update(error_code=code, error_title=(title or "")[:128] or None,
+                      # Meta's details are prose; a number in them could be the recipient's.
+                      error_detail=_DIGITS.sub("#", detail)[:512] if detail else None)
+    return bool(conn.execute(update(d).where(where).values(values)).rowcount)

@@ -162,6 +162,9 @@ class DeliveryRow(Base):
     pricing_category: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[str] = mapped_column(String(40), default=now)
     sending_at: Mapped[str | None] = mapped_column(String(40))
+    #: when the first status webhook for this delivery reached us (our clock): how a sweeper
+    #: tells that the webhook has caught up with a dead worker's sends
+    status_at: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[str | None] = mapped_column(String(40))
     delivered_at: Mapped[str | None] = mapped_column(String(40))
     read_at: Mapped[str | None] = mapped_column(String(40))
