@@ -21,7 +21,8 @@ claim), and a retry happens only after a refusal, which means nothing was sent. 
 is a worker that dies after the platform accepted a message and before it recorded the
 answer. Such a row stays ``sending`` with a lapsed lease; the status webhooks Meta sends for
 every accepted message carry the delivery id and move it on (:func:`record_status`). If none
-arrived ``reconcile_after_seconds`` after the lease lapsed, a UTILITY delivery is sent again
+arrived ``reconcile_after_seconds`` after the lease lapsed, and the webhook has since reported
+on a later send (or ``reconcile_max_wait_seconds`` passed), a UTILITY delivery is sent again
 (at least once: a fraud alert or a disruption notice must arrive) and an AUTHENTICATION or
 MARKETING one fails as ``outcome_unknown`` (at most once: a stale code or a second promotion
 does harm).
