@@ -282,9 +282,13 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
         load_after = os.getloadavg()
         states = store_states(schema)
     finally:
-        for p in procs:
+        # The workers first, then the fake (its status poster flushes into a webhook that is
+        # still up, and writes the lag file), then serve.
+        for p in procs[1:]:
             p.stop()
         fake.stop()
+        for p in procs[:1]:
+            p.stop()
         shutil.rmtree(bdir / ".safebot", ignore_errors=True)
     records = json.loads((state / "sent.json").read_text())
     if os.environ.get("SAFEBOT_BENCH_KEEP"):
