@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from safebot.notify import Recipient
 from safebot.notify.outbox import IdempotencyConflict
 from safebot.notify.sender import record_status
 from safebot.notify.templates import ParamError
+from safebot.stores._base import stamp_at
 from safebot.stores._notify_schema import DeliveryRow
 
 ALERT = {"amount": "$249.00", "merchant": "Sunset Electronics", "card": "4242"}
@@ -259,7 +259,7 @@ def test_reconciliation_waits_until_the_webhook_has_reported_a_later_send(nb: NB
     assert sender.reconcile(at=at) == {"resent": 0, "failed": 0, "waiting": 1}
     # A delivery claimed after the dead worker's last possible send went out...
     v = int(notify(nb, later).delivery_id)
-    stamp = datetime.fromtimestamp(lapsed + sender.send_timeout + 1, UTC).isoformat(timespec="microseconds")
+    stamp = stamp_at(lapsed + sender.send_timeout + 1)
     with nb.notifier.outbox.tx() as conn:
         conn.execute(update(DeliveryRow).where(DeliveryRow.id == v).values(
             state="sent", rank=3, sending_at=stamp, message_ref="c-later", lease_owner=None, lease_until=None))

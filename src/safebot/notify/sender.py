@@ -39,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
@@ -47,7 +47,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, sele
 from safebot.notify.consent import sendable
 from safebot.notify.outbox import RANK, Outbox
 from safebot.sensitive import Sensitive
-from safebot.stores._base import now
+from safebot.stores._base import now, stamp_at
 from safebot.stores._notify_schema import DeliveryRow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -486,7 +486,7 @@ class Sender:
         """
         d = DeliveryRow
         t = time.time() if at is None else at
-        # No send starts after its lease (see _send_all) and none lasts longer than send_timeout.
+        # No send starts after its lease (see _pace_forever) and none lasts longer than send_timeout.
         cutoff = t - max(self.config.reconcile_after_seconds, self.send_timeout + 1.0)
         last_resort = t - max(self.config.reconcile_max_wait_seconds, self.config.reconcile_after_seconds)
         stamp = now()
@@ -529,14 +529,9 @@ class Sender:
         status webhook has arrived; None if there is none."""
         d = DeliveryRow
         latest = conn.execute(
-            select(func.max(d.sending_at)).where(d.sending_at > _iso(since), d.status_at.is_not(None))
+            select(func.max(d.sending_at)).where(d.sending_at > stamp_at(since), d.status_at.is_not(None))
         ).scalar()
         return None if latest is None else datetime.fromisoformat(latest).timestamp()
-
-
-def _iso(epoch: float) -> str:
-    """``epoch`` as :func:`safebot.stores._base.now` writes times, so the two compare as text."""
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
 def _title(item: _Item) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Integer, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "BigId", "JSONText", "now"]
+__all__ = ["Base", "BigId", "JSONText", "now", "stamp_at"]
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
@@ -24,6 +24,11 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 def now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def stamp_at(epoch: float) -> str:
+    """``epoch`` written as :func:`now` writes times, so stored stamps compare as text."""
+    return _dt.datetime.fromtimestamp(epoch, _dt.UTC).isoformat(timespec="microseconds")
 
 
 class JSONText(TypeDecorator[Any]):
