@@ -299,3 +299,43 @@ def test_evidence_export_shows_consent_what_was_sent_and_when_it_was_read(nb: NB
     [sent] = report["deliveries"]
     assert sent["state"] == "read" and sent["read_at"] and sent["lawful_basis"] == "legitimate_interests"
     assert "$249.00 at Sunset Electronics" in sent["text"]
+
+
+def test_a_webhooks_statuses_recorded_at_once_end_as_they_do_one_by_one(nb: NB) -> None:
+    # record_statuses writes a webhook's statuses in one statement per kind; applying them in
+    # rank order must give what applying them one by one, in the order they came, gives.
+    import random
+
+    from safebot.notify.sender import StatusInput, record_statuses
+
+    kinds = [("sent", "1749416400"), ("delivered", "1749416450"), ("read", "1749416500"), ("sent", "1749416999")]
+    pairs = []
+    for _ in range(12):
+        pairs.append([notify(nb, new_number()).delivery_id for _ in range(2)])
+    drain(nb)
+    plan: list[tuple[int, str, str, bool, tuple[Any, ...]]] = []
+    for i, _ in enumerate(pairs):
+        for status, ts in kinds[: 1 + i % 4]:
+            plan.append((i, status, ts, i % 3 == 0, ()))
+    plan.append((5, "failed", "1749416600", True, ((131047, "Re-engagement message", "since +1 415 555 0100"),)))
+    random.Random(3).shuffle(plan)
+
+    def inputs(column: int) -> list[StatusInput]:
+        out = []
+        for i, status, ts, by_ref, errors in plan:
+            did = pairs[i][column]
+            ref = delivery(nb, did)["message_ref"]
+            out.append(StatusInput(ref, status, None if by_ref else f"sbn:{did}", ts, "utility", errors))
+        return out
+
+    with nb.notifier.outbox.tx() as conn:
+        for item in inputs(0):
+            record_status(conn, message_ref=item.message_ref, status=item.status, callback_data=item.callback_data,
+                          timestamp=item.timestamp, pricing_category=item.pricing_category, errors=item.errors)
+    with nb.notifier.outbox.tx() as conn:
+        assert record_statuses(conn, inputs(1)) == len(plan)
+    keep = ("state", "sent_at", "delivered_at", "read_at", "pricing_category", "error_code", "error_title")
+    for one, many in pairs:
+        a, b = delivery(nb, one), delivery(nb, many)
+        assert {k: a[k] for k in keep} == {k: b[k] for k in keep}
+    assert delivery(nb, pairs[5][1])["state"] == "failed" and delivery(nb, pairs[3][1])["state"] == "read"

@@ -56,7 +56,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from safebot.notify.ratelimit import Limiter
     from safebot.notify.templates import Catalog
 
-__all__ = ["AT_LEAST_ONCE", "CALLBACK_PREFIX", "SendStats", "Sender", "callback_id", "record_status"]
+__all__ = ["AT_LEAST_ONCE", "CALLBACK_PREFIX", "SendStats", "Sender", "StatusInput", "callback_id", "record_status",
+           "record_statuses"]
 
 log = logging.getLogger("safebot.notify")
 
@@ -545,6 +546,18 @@ _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "fa
 _DIGITS = re.compile(r"[0-9][0-9 +().-]{5,}[0-9]")
 
 
+@dataclass(frozen=True)
+class StatusInput:
+    """One status webhook item, as :func:`record_statuses` takes it (no raw wamid: its hash)."""
+
+    message_ref: str
+    status: str
+    callback_data: str | None = None
+    timestamp: str | None = None
+    pricing_category: str | None = None
+    errors: Sequence[tuple[int, str | None, str | None]] = ()
+
+
 def record_status(
     conn: Connection, *, message_ref: str, status: str, callback_data: str | None, timestamp: str | None,
     pricing_category: str | None, errors: Sequence[tuple[int, str | None, str | None]] = (),
@@ -555,30 +568,70 @@ def record_status(
     The delivery is found by the callback data the send carried (which also reconciles a row a
     dead worker left ``sending``) or by the message's hashed wamid. True if one was updated.
     """
-    rank = _STATUS_RANK.get(status)
-    if rank is None:
-        return False
+    return record_statuses(conn, [StatusInput(message_ref, status, callback_data, timestamp, pricing_category,
+                                              tuple(errors))]) > 0
+
+
+def _status_update(status: str, by_id: bool, failure: bool) -> Any:
+    """The one UPDATE for every status of one kind (``sent``, found by delivery id, ...)."""
     d = _TABLE
-    parsed = callback_id(callback_data)
-    where = d.c.id == parsed[0] if parsed is not None else d.c.message_ref == message_ref
-    stamp = now()
-    when = timestamp if timestamp and timestamp.isdigit() else stamp
+    rank = _STATUS_RANK[status]
     ahead = d.c.rank < rank  # forward only: a repeat or a late, lesser status moves nothing
     stamp_col = getattr(d.c, _STAMP[status])
-    # One statement per status (the webhook carries hundreds a second during a mass send).
+    stamp = bindparam("stamp")
     values: dict[str, Any] = {
         "state": case((ahead, status), else_=d.c.state), "rank": case((ahead, rank), else_=d.c.rank),
         "lease_owner": case((ahead, None), else_=d.c.lease_owner),
         "lease_until": case((ahead, None), else_=d.c.lease_until),
         "updated_at": case((ahead, stamp), else_=d.c.updated_at),
-        _STAMP[status]: func.coalesce(stamp_col, when), "status_at": func.coalesce(d.c.status_at, stamp),
-        "message_ref": func.coalesce(d.c.message_ref, message_ref),
+        _STAMP[status]: func.coalesce(stamp_col, bindparam("when")), "status_at": func.coalesce(d.c.status_at, stamp),
+        "message_ref": func.coalesce(d.c.message_ref, bindparam("mref")),
+        "pricing_category": func.coalesce(d.c.pricing_category, bindparam("pricing")),
     }
-    if pricing_category:
-        values["pricing_category"] = func.coalesce(d.c.pricing_category, pricing_category[:32])
-    if status == "failed" and errors:
-        code, title, detail = errors[0]
-        values.update(error_code=code, error_title=(title or "")[:128] or None,
-                      # Meta's details are prose; a number in them could be the recipient's.
-                      error_detail=_DIGITS.sub("#", detail)[:512] if detail else None)
-    return bool(conn.execute(update(d).where(where).values(values)).rowcount)
+    if failure:
+        values.update(error_code=bindparam("code"), error_title=bindparam("title"), error_detail=bindparam("detail"))
+    where = d.c.id == bindparam("did") if by_id else d.c.message_ref == bindparam("wref")
+    return update(d).where(where).values(values)
+
+
+_STATUS_UPDATES = {(s, by_id, failure): _status_update(s, by_id, failure)
+                   for s in _STATUS_RANK for by_id in (True, False) for failure in (True, False)}
+
+
+def record_statuses(conn: Connection, items: Sequence[StatusInput]) -> int:
+    """:func:`record_status` for a whole webhook delivery: one statement per kind of status,
+    executed for all its items at once (a mass send's webhook carries hundreds of statuses a
+    second, and a statement per status kept ``safebot serve`` minutes behind the sends).
+
+    Kinds are applied in rank order (sent, delivered, read, failed), so a delivery's ``sent``
+    and ``read`` in one webhook end as ``read`` whatever their order. Returns the number of
+    deliveries updated (a delivery named twice counts twice)."""
+    stamp = now()
+    groups: dict[tuple[str, bool, bool], list[dict[str, Any]]] = {}
+    for item in items:
+        if item.status not in _STATUS_RANK:
+            continue
+        parsed = callback_id(item.callback_data)
+        failure = item.status == "failed" and bool(item.errors)
+        params: dict[str, Any] = {
+            "stamp": stamp, "when": item.timestamp if item.timestamp and item.timestamp.isdigit() else stamp,
+            "mref": item.message_ref,
+            "pricing": item.pricing_category[:32] if item.pricing_category else None,
+        }
+        if parsed is not None:
+            params["did"] = parsed[0]
+        else:
+            params["wref"] = item.message_ref
+        if failure:
+            code, title, detail = item.errors[0]
+            # Meta's details are prose; a number in them could be the recipient's.
+            params.update(code=code, title=(title or "")[:128] or None,
+                          detail=_DIGITS.sub("#", detail)[:512] if detail else None)
+        groups.setdefault((item.status, parsed is not None, failure), []).append(params)
+    updated = 0
+    for key in sorted(groups, key=lambda k: (_STATUS_RANK[k[0]], k[1], k[2])):
+        rows = groups[key]
+        # One parameter set is executed as such: a driver's executemany may not count rows.
+        result = conn.execute(_STATUS_UPDATES[key], rows[0] if len(rows) == 1 else rows)
+        updated += max(0, result.rowcount or 0)
+    return updated

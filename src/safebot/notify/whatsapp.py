@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from safebot.notify.sender import record_status
+from safebot.notify.sender import StatusInput, record_statuses
 
 if TYPE_CHECKING:  # pragma: no cover
     from safebot.notify.service import InboundAction, Notifier
@@ -33,12 +33,11 @@ class NotifyHooks:
         return "NotifyHooks()"
 
     def on_status(self, conn: Any, item: Any, message_ref: str) -> bool:
-        details = getattr(item, "error_details", ()) or ()
-        errors = [(code, title, details[i] if i < len(details) else None)
-                  for i, (code, title) in enumerate(item.errors)]
-        return record_status(conn, message_ref=message_ref, status=item.status,
-                             callback_data=getattr(item, "callback_data", None), timestamp=item.timestamp,
-                             pricing_category=getattr(item, "pricing_category", None), errors=errors)
+        return self.on_statuses(conn, [item], [message_ref]) > 0
+
+    def on_statuses(self, conn: Any, items: Sequence[Any], message_refs: Sequence[str]) -> int:
+        """A webhook's statuses, in one go (:func:`record_statuses`); returns deliveries updated."""
+        return record_statuses(conn, [_status_input(item, ref) for item, ref in zip(items, message_refs, strict=True)])
 
     def on_message(self, conn: Any, item: Any, message_ref: str, conversation_ref: str) -> int | None:
         context = getattr(item, "context_id", None)
@@ -57,3 +56,10 @@ class NotifyHooks:
         needs_form = classify_keyword(text) == "stop_outside_forms"
         return self.notifier.before_turn(conversation_ref=conversation_ref, message_ref=message_ref, text=text,
                                          form_open=form_open() if needs_form else False)
+
+
+def _status_input(item: Any, message_ref: str) -> StatusInput:
+    details = getattr(item, "error_details", ()) or ()
+    errors = tuple((code, title, details[i] if i < len(details) else None) for i, (code, title) in enumerate(item.errors))
+    return StatusInput(message_ref, item.status, getattr(item, "callback_data", None), item.timestamp,
+                       getattr(item, "pricing_category", None), errors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Table, delete, insert, select, update
@@ -70,6 +70,26 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
             return False
         return True
     return conn.execute(stmt).first() is not None
+
+
+#: rows per multi-row INSERT: well under SQLite's oldest bound-parameter limit (999) at six columns
+_MANY = 150
+
+
+def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> set[Any]:
+    """:func:`insert_ignore` for many rows with the same columns, in statements of at most
+    :data:`_MANY` rows; returns the ``key`` column's values of the rows inserted."""
+    name = conn.dialect.name
+    column = table.c[key]
+    if name not in ("sqlite", "postgresql"):
+        return {r[key] for r in rows if insert_ignore(conn, table, r)}
+    dialect_insert: Any = sqlite.insert if name == "sqlite" else postgresql.insert
+    inserted: set[Any] = set()
+    for start in range(0, len(rows), _MANY):
+        chunk = [dict(r) for r in rows[start:start + _MANY]]
+        stmt = dialect_insert(table).values(chunk).on_conflict_do_nothing().returning(column)
+        inserted.update(conn.execute(stmt).scalars())
+    return inserted
 
 
 class ConnectionKeyStorage:

@@ -109,3 +109,24 @@ def test_the_ack_is_counted_in_metrics(wa: Served) -> None:
     assert "safebot_webhook_ack_seconds_count" in text
     r = httpx.get(f"{wa.url}/metrics")
     assert r.status_code == 401
+
+
+def test_one_webhook_with_many_statuses_in_any_order_ends_each_at_its_highest(wa: Served) -> None:
+    # A mass send's webhook carries hundreds of statuses; they are written in a few statements,
+    # so one of them per message, in shuffled order with repeats, must still end right.
+    import random
+
+    others = [meta.WA_ID] * 160
+    mids = [wamid(o) for o in others]
+    items = [meta.status(m, s, ts=ts, recipient=o) for m, o in zip(mids, others, strict=True)
+             for s, ts in (("sent", "1749416385"), ("delivered", "1749416388"), ("read", "1749416390"))]
+    items += [meta.status(mids[0], "sent", ts="1749416999")]  # a repeat: keeps the first time
+    items += [meta.status(mids[1], "failed", ts="1749416399", errors=meta.UNDELIVERABLE)]
+    random.Random(7).shuffle(items)
+    statuses(wa, *items)
+    rows = [delivery_row(wa, m) for m in mids]
+    assert rows[1]["state"] == "failed" and rows[1]["errors"] == [{"code": 131026, "title": "Message undeliverable"}]
+    rest = rows[:1] + rows[2:]
+    assert all(r["state"] == "read" for r in rest)
+    assert {(r["sent_at"], r["delivered_at"], r["read_at"]) for r in rest} == {("1749416385", "1749416388", "1749416390")}
+    assert all(r["errors"] is None for r in rest)

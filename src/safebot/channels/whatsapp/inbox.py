@@ -33,9 +33,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, exists, func, insert, or_, select, update
 
 from safebot.channels.whatsapp.payloads import Inbound, StatusUpdate
 from safebot.errors import VaultError
@@ -49,7 +49,7 @@ from safebot.stores._serving_schema import (
     WhatsAppInboundRow,
     WhatsAppOutboundRow,
 )
-from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork, insert_ignore
+from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork, insert_ignore, insert_ignore_many
 from safebot.stores.vault import DataKey, decrypt, encrypt, vault_aad
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +66,23 @@ WA_ENTITY = "WHATSAPP_ID"
 RANK = {"accepted": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
 _STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 _OUTBOUND_AAD = "whatsapp-outbound"
+
+
+def _status_update(status: str) -> Any:
+    """Move an existing delivery row forward to ``status``; fill its stamp (and errors) once."""
+    d = cast(Table, WhatsAppDeliveryRow.__table__)
+    rank = RANK[status]
+    ahead = d.c.rank < rank
+    stamp_col = d.c[_STAMP[status]]
+    values: dict[str, Any] = {"state": case((ahead, status), else_=d.c.state), "rank": case((ahead, rank), else_=d.c.rank),
+                              "updated_at": case((ahead, bindparam("stamp")), else_=d.c.updated_at),
+                              stamp_col.name: func.coalesce(stamp_col, bindparam("ts", type_=stamp_col.type))}
+    if status == "failed":
+        values["errors"] = func.coalesce(d.c.errors, bindparam("errs", type_=d.c.errors.type))
+    return update(d).where(d.c.message_ref == bindparam("m")).values(values)
+
+
+_STATUS_UPDATES = {status: _status_update(status) for status in RANK if status != "accepted"}
 
 
 def external_id(wa_id: str) -> str:
@@ -144,13 +161,17 @@ class Inbox:
     def record(self, items: Sequence[Inbound | StatusUpdate]) -> Recorded:
         """Write a delivery's messages and statuses (one transaction); redeliveries are no-ops."""
         out = Recorded()
+        statuses = [item for item in items if isinstance(item, StatusUpdate)]
         with self._tx() as (conn, uow):
+            if statuses:
+                # All of a delivery's statuses in a few statements (a mass send's webhook
+                # carries hundreds a second); forward-only, so their order does not matter.
+                refs = [self.message_ref(item.message_id) for item in statuses]
+                out.statuses = self._statuses(conn, statuses, refs)
+                if self.notify_hooks is not None:  # issue 10: the notifications' deliveries too
+                    self.notify_hooks.on_statuses(conn, statuses, refs)
             for item in items:
                 if isinstance(item, StatusUpdate):
-                    if self._status(conn, item):
-                        out.statuses[item.status] = out.statuses.get(item.status, 0) + 1
-                    if self.notify_hooks is not None:  # issue 10: the notification's delivery too
-                        self.notify_hooks.on_status(conn, item, self.message_ref(item.message_id))
                     continue
                 if self.phone_number_id and item.phone_number_id and item.phone_number_id != self.phone_number_id:
                     out.foreign += 1  # sent to another number of the same app: not ours to answer
@@ -195,28 +216,32 @@ class Inbox:
             n += 1
         uow.vault_put(ref, f"<{WA_ENTITY}_{n}>", WA_ENTITY, wa_id, fp, kid)
 
-    def _status(self, conn: Connection, item: StatusUpdate) -> bool:
-        rank = RANK.get(item.status)
-        if rank is None or item.status == "accepted":
-            return False  # 'played', 'deleted', a future status: not a delivery state we track
-        d = WhatsAppDeliveryRow
-        mref = self.message_ref(item.message_id)
-        stamp_col = _STAMP[item.status]
-        ts = _ts(item.timestamp)
-        errors = [{"code": code, "title": title} for code, title in item.errors] or None
-        values: dict[str, Any] = {"message_ref": mref, "state": item.status, "rank": rank, stamp_col: ts,
-                                  "updated_at": now()}
-        if item.status == "failed":
-            values["errors"] = errors
-        if insert_ignore(conn, d.__table__, values):  # type: ignore[arg-type]
-            return True
-        conn.execute(update(d).where(d.message_ref == mref, d.rank < rank)
-                     .values(state=item.status, rank=rank, updated_at=now()))
-        column = getattr(d, stamp_col)
-        conn.execute(update(d).where(d.message_ref == mref, column.is_(None)).values({stamp_col: ts}))
-        if item.status == "failed" and errors:
-            conn.execute(update(d).where(d.message_ref == mref, d.errors.is_(None)).values(errors=errors))
-        return True
+    def _statuses(self, conn: Connection, items: Sequence[StatusUpdate], refs: Sequence[str]) -> dict[str, int]:
+        """Insert each message's delivery row with its first status, move the others forward;
+        returns counts by status ('accepted', 'played', a future status: not tracked)."""
+        counts: dict[str, int] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for item, mref in zip(items, refs, strict=True):
+            rank = RANK.get(item.status)
+            if rank is None or item.status == "accepted":
+                continue
+            counts[item.status] = counts.get(item.status, 0) + 1
+            row: dict[str, Any] = {"message_ref": mref, "state": item.status, "rank": rank,
+                                   _STAMP[item.status]: _ts(item.timestamp), "updated_at": now()}
+            if item.status == "failed":
+                row["errors"] = [{"code": code, "title": title} for code, title in item.errors] or None
+            groups.setdefault(item.status, []).append(row)
+        table = cast(Table, WhatsAppDeliveryRow.__table__)
+        for status in sorted(groups, key=RANK.__getitem__):
+            rows = groups[status]
+            inserted = insert_ignore_many(conn, table, rows, "message_ref")
+            # Parameter names must not be column names: SQLAlchemy would SET those columns too.
+            known = [{"m": r["message_ref"], "ts": r[_STAMP[status]], "stamp": r["updated_at"],
+                      **({"errs": r["errors"]} if status == "failed" else {})}
+                     for r in rows if r["message_ref"] not in inserted]
+            if known:
+                conn.execute(_STATUS_UPDATES[status], known[0] if len(known) == 1 else known)
+        return counts
 
     # -- the worker: inbound -------------------------------------------------------------------
     def runnable(self, *, limit: int = 100, at: float | None = None) -> list[str]:
