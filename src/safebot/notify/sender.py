@@ -578,7 +578,7 @@ def _status_update(status: str, by_id: bool, failure: bool) -> Any:
     rank = _STATUS_RANK[status]
     ahead = d.c.rank < rank  # forward only: a repeat or a late, lesser status moves nothing
     stamp_col = getattr(d.c, _STAMP[status])
-    stamp = bindparam("stamp")
+    stamp: Any = bindparam("stamp")
     values: dict[str, Any] = {
         "state": case((ahead, status), else_=d.c.state), "rank": case((ahead, rank), else_=d.c.rank),
         "lease_owner": case((ahead, None), else_=d.c.lease_owner),
