@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safebot.stores._base import Base, BigId, JSONText, now
@@ -125,6 +125,10 @@ class DeliveryRow(Base):
     __table_args__ = (
         Index("ix_notify_deliveries_state", "state", "not_before"),
         Index("ix_notify_deliveries_notification", "notification_id", "state"),
+        # The sweeper's "has the webhook caught up" (the latest claim with a status) while a
+        # dead worker's rows wait: an index lookup, not a scan of a table of millions.
+        Index("ix_notify_deliveries_reported", "sending_at", postgresql_where=text("status_at IS NOT NULL"),
+              sqlite_where=text("status_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

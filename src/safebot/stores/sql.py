@@ -33,6 +33,7 @@ from safebot.stores._schema import (
     now,
 )
 from safebot.stores._uow import ConnectionKeyStorage, UnitOfWork
+from safebot.stores._upgrade import upgrade
 from safebot.stores.vault import KeyRing
 
 #: kept equal to safebot.audit.chain.CHECKPOINT_EVERY (not imported: that module imports this package)
@@ -88,8 +89,11 @@ class SqlStore:
                     if schema is not None:
                         conn.execute(CreateSchema(schema, if_not_exists=True))
                     Base.metadata.create_all(conn)
+                    upgrade(conn, schema=schema)
             else:
-                Base.metadata.create_all(self._engine)
+                with self._engine.begin() as conn:
+                    Base.metadata.create_all(conn)
+                    upgrade(conn, schema=None)
 
     @classmethod
     def for_bot_dir(
