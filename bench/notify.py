@@ -164,6 +164,43 @@ def fake_graph_main(state_dir: Path, webhook_url_file: Path) -> None:
     poster.join(timeout=50)  # the harness waits 60 s for this process
 
 
+# -- a traced worker (--trace) ------------------------------------------------------------------------
+def traced_worker_main(trace: Path, args: list[str]) -> None:
+    """``safebot worker`` with each send's times appended to ``trace`` every half second (a
+    SIGKILLed worker loses at most that much): its delivery id, when the pacer was granted it
+    (the send's coroutine is made right after the grant), when the send started running on
+    the event loop, and when the Graph call returned. Bench-only: it wraps the sender."""
+    from safebot.cli import app
+    from safebot.notify import sender as sender_module
+
+    done: list[tuple[int, float, float, float]] = []
+    original = sender_module.Sender._send_one
+
+    def send_one(self: Any, item: Any) -> Any:
+        granted = time.time()
+
+        async def run() -> None:
+            started = time.time()
+            await original(self, item)
+            done.append((item.id, granted, started, time.time()))
+        return run()
+
+    sender_module.Sender._send_one = send_one  # type: ignore[method-assign]
+
+    def flush() -> None:
+        seen = 0
+        with trace.open("a") as fh:
+            while True:
+                time.sleep(0.5)
+                fresh, seen = done[seen:len(done)], len(done)
+                if fresh:
+                    fh.write("".join(json.dumps(r) + "\n" for r in fresh))
+                    fh.flush()
+
+    threading.Thread(target=flush, daemon=True).start()
+    app(args, prog_name="safebot")
+
+
 # -- the harness ---------------------------------------------------------------------------------------
 def up(port: int) -> bool:
     try:
@@ -213,6 +250,12 @@ def bot_dir(work: Path, graph_url: str, *, limit: int, queue: str, schema: str, 
     return target
 
 
+def worker_cmd(bdir: Path, state: Path, index: int, trace: bool) -> list[str]:
+    if trace:
+        return [PY, __file__, "--traced-worker", str(state / f"trace-{index}.jsonl"), "worker", str(bdir)]
+    return [PY, "-m", "safebot.cli", "worker", str(bdir)]
+
+
 def write_csv(path: Path, n: int) -> None:
     with path.open("w") as fh:
         fh.write("whatsapp,card\n")
@@ -221,13 +264,7 @@ def write_csv(path: Path, n: int) -> None:
 
 
 def max_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best = j = 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
+    return worst_window(times, window)[0]
 
 
 def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, kill: bool, keys_dir: Path) -> dict[str, Any]:
@@ -253,8 +290,7 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
         procs.append(serve)
         url = next(line for line in serve.lines if "starting on" in line).split("starting on ")[1].split(" ")[0]
         webhook_file.write_text(f"{url}/webhooks/whatsapp")
-        workers = [Proc([PY, "-m", "safebot.cli", "worker", str(bdir)], env, "notification worker started")
-                   for _ in range(2)]
+        workers = [Proc(worker_cmd(bdir, state, i, args.trace), env, "notification worker started") for i in range(2)]
         procs += workers
         load_before = os.getloadavg()
         command_started = time.monotonic()
@@ -266,14 +302,16 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
         line = next(x for x in out.stderr.splitlines() if " queued " in x)
         enqueue_s = float(line.split(" in ")[1].split(" s")[0])
         command_s = time.monotonic() - command_started
-        killed_at = None
+        killed_at = killed_time = restarted_time = None
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             count = int((state / "count").read_text() or 0) if (state / "count").exists() else 0
             if kill and killed_at is None and count >= n // 2:
                 workers[0].stop(signal.SIGKILL)
                 killed_at = count
-                workers[0] = Proc([PY, "-m", "safebot.cli", "worker", str(bdir)], env, "notification worker started")
+                killed_time = time.time()
+                workers[0] = Proc(worker_cmd(bdir, state, 2, args.trace), env, "notification worker started")
+                restarted_time = time.time()
                 procs.append(workers[0])
             if count >= n:
                 break
@@ -302,6 +340,7 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
     seconds = Counter(int(t - min(times)) for t in times)
     whole = [seconds[s] for s in sorted(seconds)[1:-1]] or list(seconds.values())
     lag = status_lag(state / "statuses.json", records, per)
+    traced = trace_figures(state, records, killed_time, restarted_time) if args.trace else {}
     cleanup(queue, schema)
     return {
         "run": name, "recipients": n, "limit": limit, "headroom": args.headroom, "enqueue_s": enqueue_s,
@@ -311,8 +350,57 @@ def run(name: str, work: Path, args: argparse.Namespace, *, n: int, limit: int, 
         "sustained_per_s": statistics.median(whole) if whole else None,
         "max_in_1s_window": max_window(times), "killed_at": killed_at,
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
-        **lag,
+        **lag, **traced,
     }
+
+
+def worst_window(times: list[float], window: float = 1.0) -> tuple[int, float]:
+    """The largest count in any ``window``-second window, and where it starts."""
+    times = sorted(times)
+    best, start, j = 0, 0.0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        if i - j + 1 > best:
+            best, start = i - j + 1, times[j]
+    return best, start
+
+
+def trace_figures(state: Path, records: list[Any], killed: float | None, restarted: float | None) -> dict[str, Any]:
+    """With --trace: the largest one-second window by grant time, by start on the workers'
+    event loops and by the fake's receipt; where the receipt's worst window lies (against the
+    kill and the restart); and in it, how late sends started after their grant and how long
+    they took to arrive."""
+    rows: dict[int, tuple[float, float, float]] = {}
+    for path in sorted(state.glob("trace-*.jsonl")):
+        for line in path.read_text().splitlines():
+            did, granted, started, returned = json.loads(line)
+            rows[int(did)] = (granted, started, returned)
+    receipt = {int(cb.split(":")[1]): t for t, cb, _ in records if cb}
+    first = min(t for t, _, _ in records)
+    worst, at = worst_window([t for t, _, _ in records])
+    inside = [(rows[d], t) for d, t in receipt.items() if d in rows and at <= t < at + 1.0]
+
+    def q(values: list[float]) -> dict[str, float] | None:
+        if len(values) < 2:
+            return None
+        c = statistics.quantiles(values, n=100)
+        return {"p50": round(c[49] * 1000, 1), "p99": round(c[98] * 1000, 1), "max": round(max(values) * 1000, 1)}
+
+    return {"trace": {
+        "traced_sends": len(rows),
+        "max_1s_by_grant": max_window([g for g, _, _ in rows.values()]),
+        "max_1s_by_loop_start": max_window([s for _, s, _ in rows.values()]),
+        "max_1s_by_receipt": worst,
+        "worst_window_at_s": round(at - first, 2),
+        "killed_at_s": None if killed is None else round(killed - first, 2),
+        "restarted_at_s": None if restarted is None else round(restarted - first, 2),
+        "in_worst_window_traced": len(inside),
+        "in_worst_window_grant_to_start_ms": q([s - g for (g, s, _), _ in inside]),
+        "in_worst_window_start_to_receipt_ms": q([t - s for (_, s, _), t in inside]),
+        "all_grant_to_start_ms": q([s - g for g, s, _ in rows.values()]),
+        "all_start_to_receipt_ms": q([receipt[d] - s for d, (_, s, _) in rows.items() if d in receipt]),
+    }}
 
 
 def status_lag(path: Path, records: list[Any], per: Counter[str | None]) -> dict[str, Any]:
@@ -376,6 +464,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--fake-graph":
         fake_graph_main(Path(sys.argv[2]), Path(sys.argv[3]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--traced-worker":
+        traced_worker_main(Path(sys.argv[2]), sys.argv[3:])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="recipients per run")
     ap.add_argument("--limit", type=int, default=1000, help="per-number limit for the plain and kill runs")
@@ -385,6 +476,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds a run may take at most")
     ap.add_argument("--settle", type=float, default=8.0, help="seconds to wait after the last send")
     ap.add_argument("--json", type=Path, help="write the results here too")
+    ap.add_argument("--trace", action="store_true",
+                    help="time each send on the workers too (grant, loop start) and report where the worst window lies")
     args = ap.parse_args()
     for port, what in ((5432, "PostgreSQL"), (5672, "RabbitMQ"), (6379, "Redis")):
         if not up(port):
