@@ -15,6 +15,7 @@ A SIGKILLed worker loses nothing: RabbitMQ redelivers its unacknowledged message
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ log = logging.getLogger("safebot.notify")
 
 RELAY_SECONDS = 0.5
 SWEEP_SECONDS = 5.0
+#: the GIL's switch interval in a worker process (seconds; Python's default is 0.005)
+SWITCH_INTERVAL = 0.001
 
 
 def run_worker(
@@ -43,6 +46,10 @@ def run_worker(
         notifier.drain(timeout=float("inf"), idle_exit=False, stop=stop)
         return
     broker.set_handler(sender.process)
+    # The pacer's event loop shares the GIL with the Dramatiq threads that claim deliveries; at
+    # the default 5 ms switch interval a granted send could wait tens of milliseconds to start,
+    # and a send that leaves late crowds the next second's window at the platform.
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
     worker = broker.worker(threads or notifier.config.worker_threads)
     worker.start()
     log.info("notification worker started (queue %s)", broker.queue)
