@@ -2,22 +2,23 @@
 
 The per-number limit is a GCRA (generic cell rate algorithm) in Redis, asked at send time: one
 key holds the "theoretical arrival time" (TAT) of the next free slot; a worker asks for up to
-``n`` sends in one atomic Lua call and is granted the slots due within :data:`LOOKAHEAD`
-(told when the first is due, and how long to wait for the next grant). Each send then waits
-for its own slot, so sends reach the platform no earlier than their slots, one per
-``interval``: a grant's sends never go at once. Nothing is saved up: a worker that is later
-than the lookahead loses those slots, and cannot crowd the next second with them. Times are
-Redis's own clock (``TIME``), returned as delays, so workers' clocks need not agree. A 130429
-from Meta pushes the TAT back (everyone slows down).
+``n`` sends *now* in one atomic Lua call and is granted those whose slot is due within a small
+burst tolerance ``tau`` (and told how long to wait for the next). Nothing is booked ahead, so a
+worker that is late wastes no slot and cannot crowd the next second: whatever it sends was
+granted when it went. Times are Redis's own clock (``TIME``), returned as delays, so workers'
+clocks need not agree. A 130429 from Meta pushes the TAT back (everyone slows down).
 
-Slots are spaced at ``1 / (rate * (1 - headroom))``, so the slots in any one-second window
-number at most ``rate * (1 - headroom) + 1``; the rest of ``rate``, about 50 ms of sends at
-the default 5% headroom, absorbs how late a send reaches the platform after its slot. That
-lateness is real: on a busy 2-core machine a send is handed to the HTTP client up to tens of
-milliseconds after its slot and takes as long again to leave (p99 of a 100,000-recipient run,
-bench/notify.py --trace). Before sends waited for their slots, a grant's sends went at once,
-and the kill runs counted 1,001 to 1,028 sends in one second at a limit of 1,000 while the
-grants never exceeded 986 (docs/benchmarks.md).
+Slots are spaced at ``1 / (rate * (1 - headroom))``. Sends granted in any one-second window are
+then at most ``rate * (1 - headroom) * (1 + tau) + 1``; ``tau`` takes a quarter of what the
+headroom leaves under ``rate`` (5% by default: ~13 ms at 1,000/s, ~10 ms at 80/s), the other
+three quarters absorb the moment between a grant and the request reaching Meta. That moment is
+real: on a busy 2-core machine a request reaches the network up to ~70 ms after its grant (p99
+of a 100,000-recipient run, bench/notify.py --trace), and a late second crowds the next. With
+half of the slack as burst, the kill runs counted 1,001 to 1,028 sends in one second at a limit
+of 1,000 while the grants never exceeded 986; with a quarter, 966 (docs/benchmarks.md). Sends
+timed to their slots instead (a 50 ms lookahead, each send waiting for its slot) did worse,
+1,041: the slots are reckoned from when the worker's loop reads the grant, and a loop that
+reads it late shifts them onto the other worker's.
 
 The per-recipient limit (WhatsApp's pair rate, about one message every 6 seconds) is a key
 per recipient (its keyed hash, never the number) holding when the next message may go; it is
@@ -29,9 +30,8 @@ Without Redis (the embedded default) the same algorithms run in the process.
 >>> limiter = MemoryLimiter(per_second=80, recipient_gap=6.0)
 >>> limiter.hold_pairs(["c-1", "c-2", "c-1"])      # the second message to c-1 must wait
 [0.0, 0.0, 6.0]
->>> grant = asyncio.run(limiter.acquire("106540352242922", 5))   # 80/s: the slots of the next 50 ms
->>> grant.granted, grant.first, round(grant.first + 3 * limiter.interval, 4)   # due now, ..., in 39 ms
-(4, 0.0, 0.0395)
+>>> asyncio.run(limiter.acquire("106540352242922", 5)).granted   # 80/s: one now, the next later
+1
 """
 
 from __future__ import annotations
@@ -43,26 +43,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["LOOKAHEAD", "Grant", "Limiter", "MemoryLimiter", "RedisLimiter", "make_limiter"]
+__all__ = ["Grant", "Limiter", "MemoryLimiter", "RedisLimiter", "burst_tolerance", "make_limiter"]
 
 _PREFIX = "safebot:notify"
 
-# KEYS[1]: the number's key. ARGV[1]: ms per slot; ARGV[2]: the lookahead in ms; ARGV[3]: sends
-# wanted now. Returns {granted, ms until the next grant is possible, ms until the first granted
-# slot (0: now)}.
+# KEYS[1]: the number's key. ARGV[1]: ms per slot; ARGV[2]: burst tolerance in ms; ARGV[3]: sends
+# wanted now. Returns {granted, ms until the next grant is possible}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local interval, tau, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-local first = tat - now
 local granted = 0
 if want > 0 and tat - now <= tau then
   granted = math.min(want, math.floor((now + tau - tat) / interval) + 1)
   tat = tat + granted * interval
   redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 60000)
 end
-return {granted, tostring(math.max(0, tat - tau - now)), tostring(first)}
+return {granted, tostring(math.max(0, tat - tau - now))}
 """
 
 # KEYS: recipients' keys; ARGV[1]: the gap in ms. Returns the wait in ms per recipient (0 =
@@ -99,20 +97,29 @@ return 1
 """
 
 
-#: how far ahead of its slot a send may be granted (seconds): a worker whose event loop wakes
-#: late loses no slot for up to this long (the grant's sends then wait for their slots)
-LOOKAHEAD = 0.05
+#: the share of the headroom's slack the GCRA may grant as a burst; the rest absorbs the
+#: moment between a grant and the request reaching the platform
+BURST_SHARE = 0.25
+
+
+def burst_tolerance(per_second: int, headroom: float) -> float:
+    """Seconds of burst the per-number GCRA allows: a quarter of the slack the headroom leaves
+    under ``per_second`` in any one-second window (0 when it leaves none).
+
+    >>> round(burst_tolerance(1000, 0.05) * 1000, 1), round(burst_tolerance(80, 0.05) * 1000, 1)
+    (12.9, 9.9)
+    """
+    effective = per_second * (1.0 - headroom)
+    slack = per_second - effective - 1.0  # the "+ 1": a window that starts on a slot
+    return max(0.0, slack / effective * BURST_SHARE) if effective > 0 else 0.0
 
 
 @dataclass(frozen=True)
 class Grant:
-    """``granted`` sends, the first due in ``first`` seconds and each next one ``interval``
-    later (never earlier: a send ahead of its slot crowds the window); the next grant is
-    possible in ``wait`` seconds."""
+    """``granted`` sends may go now; the next grant is possible in ``wait`` seconds."""
 
     granted: int
     wait: float
-    first: float = 0.0
 
 
 class Limiter(Protocol):
@@ -135,7 +142,7 @@ class MemoryLimiter:
     def __init__(self, *, per_second: int, recipient_gap: float, headroom: float = 0.05) -> None:
         self.per_second, self.gap = int(per_second), float(recipient_gap)
         self.interval = 1.0 / (self.per_second * (1.0 - headroom))
-        self.tau = LOOKAHEAD
+        self.tau = burst_tolerance(self.per_second, headroom)
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
         self._next: dict[str, float] = {}
@@ -150,13 +157,12 @@ class MemoryLimiter:
         with self._lock:
             now = time.monotonic()
             tat = max(self._tat.get(number, 0.0), now)
-            first = tat - now
             granted = 0
             if n > 0 and tat - now <= self.tau:
                 granted = min(n, math.floor((now + self.tau - tat) / self.interval) + 1)
                 tat += granted * self.interval
                 self._tat[number] = tat
-            return Grant(granted, max(0.0, tat - self.tau - now), first)
+            return Grant(granted, max(0.0, tat - self.tau - now))
 
     def hold_pairs(self, recipients: Sequence[str]) -> list[float]:
         with self._lock:
@@ -194,7 +200,7 @@ class RedisLimiter:
         self.url = url
         self.per_second, self.gap = int(per_second), float(recipient_gap)
         self.interval = 1.0 / (self.per_second * (1.0 - headroom))
-        self.tau = LOOKAHEAD
+        self.tau = burst_tolerance(self.per_second, headroom)
         self._redis = client if client is not None else redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._pairs = self._redis.register_script(_PAIRS)
         self._push = self._redis.register_script(_PUSH)
@@ -217,7 +223,7 @@ class RedisLimiter:
             self._async_loop = loop
         out = await self._acquire(keys=[f"{_PREFIX}:number:{number}"],
                                   args=[self.interval * 1000.0, self.tau * 1000.0, int(n)])
-        return Grant(int(out[0]), float(out[1]) / 1000.0, max(0.0, float(out[2]) / 1000.0))
+        return Grant(int(out[0]), float(out[1]) / 1000.0)
 
     def hold_pairs(self, recipients: Sequence[str]) -> list[float]:
         if not recipients:

@@ -372,15 +372,12 @@ class Sender:
                 log.error("the rate limiter failed (%s); waiting", type(exc).__name__)
                 await asyncio.sleep(0.1)
                 continue
-            # Each send waits for its own slot: the limit grants up to tau ahead, and sends
-            # that went at once would count in one second's window at the platform.
-            due = loop.time() + grant.first
-            for k in range(grant.granted):
+            for _ in range(grant.granted):
                 item, lease_until, group = self._queue.popleft()
                 if time.time() >= lease_until:
                     item.retryable, item.problem = True, "lease ended before the send"
                 else:
-                    group.tasks.append(loop.create_task(self._send_one(item, due + k * self.limiter.interval, lease_until)))
+                    group.tasks.append(loop.create_task(self._send_one(item)))
                 self._dispatched(group)
             if self._queue and grant.granted < want:
                 await asyncio.sleep(max(grant.wait, 0.0005))
@@ -391,16 +388,10 @@ class Sender:
         if group.remaining == 0 and not group.done.done():
             group.done.set_result(None)
 
-    async def _send_one(self, item: _Item, due: float, lease_until: float) -> None:
+    async def _send_one(self, item: _Item) -> None:
         from safebot.channels.whatsapp.graph import GraphError
 
         assert item.to is not None
-        wait = due - asyncio.get_running_loop().time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-            if time.time() >= lease_until:
-                item.retryable, item.problem = True, "lease ended before the send"
-                return
         try:
             item.wamid = await self._graph.send(item.to, item.message)
         except GraphError as exc:
