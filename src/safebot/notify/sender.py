@@ -613,6 +613,7 @@ def record_statuses(conn: Connection, items: Sequence[StatusInput]) -> int:
             continue
         parsed = callback_id(item.callback_data)
         failure = item.status == "failed" and bool(item.errors)
+        # Parameter names must not be column names: SQLAlchemy would SET those columns too.
         params: dict[str, Any] = {
             "stamp": stamp, "when": item.timestamp if item.timestamp and item.timestamp.isdigit() else stamp,
             "mref": item.message_ref,
