@@ -48,19 +48,18 @@ _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SAFE_TYPES = (str, int, float, bool, type(None))
 
 
+def _upsert_dialect(conn: Connection) -> Any:
+    """The dialect's ``insert`` that knows ON CONFLICT DO NOTHING, or None for another backend."""
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(conn.dialect.name)
+
+
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
     """INSERT unless the primary/unique key exists; True if a row was inserted.
 
     One statement, so two writers racing on first use cannot both fail or both win.
     """
-    name = conn.dialect.name
-    # RETURNING rather than rowcount: psycopg reports -1 for some INSERTs.
-    first_pk = next(iter(table.primary_key.columns))
-    if name == "sqlite":
-        stmt: Any = sqlite.insert(table).values(**values).on_conflict_do_nothing().returning(first_pk)
-    elif name == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing().returning(first_pk)
-    else:  # another backend: a savepoint keeps the outer transaction usable
+    dialect_insert = _upsert_dialect(conn)
+    if dialect_insert is None:  # another backend: a savepoint keeps the outer transaction usable
         from sqlalchemy.exc import IntegrityError
 
         try:
@@ -69,6 +68,9 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
         except IntegrityError:
             return False
         return True
+    # RETURNING rather than rowcount: psycopg reports -1 for some INSERTs.
+    first_pk = next(iter(table.primary_key.columns))
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(first_pk)
     return conn.execute(stmt).first() is not None
 
 
@@ -79,15 +81,13 @@ _MANY = 150
 def insert_ignore_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> set[Any]:
     """:func:`insert_ignore` for many rows with the same columns, in statements of at most
     :data:`_MANY` rows; returns the ``key`` column's values of the rows inserted."""
-    name = conn.dialect.name
-    column = table.c[key]
-    if name not in ("sqlite", "postgresql"):
+    dialect_insert = _upsert_dialect(conn)
+    if dialect_insert is None:
         return {r[key] for r in rows if insert_ignore(conn, table, r)}
-    dialect_insert: Any = sqlite.insert if name == "sqlite" else postgresql.insert
     inserted: set[Any] = set()
     for start in range(0, len(rows), _MANY):
         chunk = [dict(r) for r in rows[start:start + _MANY]]
-        stmt = dialect_insert(table).values(chunk).on_conflict_do_nothing().returning(column)
+        stmt = dialect_insert(table).values(chunk).on_conflict_do_nothing().returning(table.c[key])
         inserted.update(conn.execute(stmt).scalars())
     return inserted
 
